@@ -1,0 +1,245 @@
+//! One actor per poll, on one shared arbiter: it buffers votes and flushes
+//! them by group commit.
+//!
+//! A vote is answered only after the batch holding it has committed. At most
+//! one flush is in flight per poll: while it commits, new votes gather in the
+//! buffer and go out together as soon as it returns, so batches grow with the
+//! load and an idle poll waits at most `interval` before writing.
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use actix::prelude::*;
+use sea_orm::DatabaseConnection;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::db::ledger::{self, BatchKey, BatchVote, CommitError, Committed, Faults};
+use crate::domain::Phase;
+use crate::registry::PollShared;
+
+/// Group-commit and backpressure settings.
+#[derive(Clone, Debug)]
+pub struct FlushConfig {
+    /// Flush as soon as this many votes are buffered.
+    pub max_batch: usize,
+    /// Flush at most this long after the first buffered vote.
+    pub interval: Duration,
+    /// Votes buffered or in flight per poll before new ones get `503`.
+    pub max_pending: usize,
+}
+
+/// Waits between attempts of one batch; after the last, its votes get `503`.
+const RETRY_BACKOFF_MS: [u64; 5] = [0, 25, 100, 250, 600];
+
+/// How a vote ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VoteOutcome {
+    Recorded,
+    Duplicate,
+    NotOpen(Phase),
+    Unavailable,
+}
+
+/// Buffer one vote; `reply` (absent in fast mode) hears how it ended.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct CastVote {
+    pub vote: BatchVote,
+    pub reply: Option<oneshot::Sender<VoteOutcome>>,
+}
+
+/// Flush everything buffered and answer when nothing is left in flight.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Drain(pub oneshot::Sender<()>);
+
+/// What the actor needs besides its poll.
+#[derive(Clone)]
+pub struct ActorDeps {
+    pub db: DatabaseConnection,
+    pub shard: Arc<str>,
+    pub epoch: i64,
+    pub flush: FlushConfig,
+    pub faults: Arc<Faults>,
+    /// Asks the registry to re-read a poll the database says has changed.
+    pub refresh: mpsc::UnboundedSender<i64>,
+}
+
+pub struct PollActor {
+    poll_id: i64,
+    deps: ActorDeps,
+    shared: Arc<PollShared>,
+    seq: u64,
+    buffer: Vec<BatchVote>,
+    replies: Vec<Option<oneshot::Sender<VoteOutcome>>>,
+    flushing: bool,
+    timer: Option<SpawnHandle>,
+    drains: Vec<oneshot::Sender<()>>,
+}
+
+impl PollActor {
+    pub fn new(poll_id: i64, deps: ActorDeps, shared: Arc<PollShared>) -> Self {
+        let cap = deps.flush.max_batch.min(4096);
+        Self {
+            poll_id,
+            deps,
+            shared,
+            seq: 0,
+            buffer: Vec::with_capacity(cap),
+            replies: Vec::with_capacity(cap),
+            flushing: false,
+            timer: None,
+            drains: Vec::new(),
+        }
+    }
+
+    fn schedule(&mut self, ctx: &mut Context<Self>) {
+        if self.timer.is_none() && !self.flushing {
+            self.timer = Some(ctx.run_later(self.deps.flush.interval, |act, ctx| {
+                act.timer = None;
+                act.flush(ctx);
+            }));
+        }
+    }
+
+    fn flush(&mut self, ctx: &mut Context<Self>) {
+        if self.flushing || self.buffer.is_empty() {
+            return;
+        }
+        if let Some(t) = self.timer.take() {
+            ctx.cancel_future(t);
+        }
+        self.flushing = true;
+        self.seq += 1;
+        let key = BatchKey {
+            poll_id: self.poll_id,
+            shard: self.deps.shard.to_string(),
+            epoch: self.deps.epoch,
+            seq: self.seq,
+        };
+        let votes = std::mem::take(&mut self.buffer);
+        let replies = std::mem::take(&mut self.replies);
+        let db = self.deps.db.clone();
+        let faults = self.deps.faults.clone();
+        let fut = async move {
+            let res = commit_with_retry(&db, &key, &votes, &faults).await;
+            (res, votes.len())
+        };
+        ctx.spawn(fut.into_actor(self).map(move |(res, n), act, ctx| {
+            act.flushing = false;
+            act.finish(res, replies);
+            act.shared.pending.fetch_sub(n, Ordering::AcqRel);
+            if act.buffer.is_empty() {
+                for d in act.drains.drain(..) {
+                    let _ = d.send(());
+                }
+            } else {
+                // Votes that arrived during the commit have waited long
+                // enough already: send them now.
+                act.flush(ctx);
+            }
+        }));
+    }
+
+    fn finish(&mut self, res: Result<Committed, CommitError>, replies: Vec<Option<oneshot::Sender<VoteOutcome>>>) {
+        match res {
+            Ok(c) => {
+                self.shared.publish_commit(&self.deps.shard, c.shard_totals, c.committed_at);
+                let mut rejected = c.outcome.rejected.iter().peekable();
+                for (i, reply) in replies.into_iter().enumerate() {
+                    let outcome = if rejected.peek() == Some(&&(i as u32)) {
+                        rejected.next();
+                        VoteOutcome::Duplicate
+                    } else {
+                        VoteOutcome::Recorded
+                    };
+                    if let Some(r) = reply {
+                        let _ = r.send(outcome);
+                    }
+                }
+            }
+            Err(e) => {
+                let outcome = match e {
+                    CommitError::NotOpen(phase) => {
+                        let _ = self.deps.refresh.send(self.poll_id);
+                        VoteOutcome::NotOpen(phase)
+                    }
+                    _ => VoteOutcome::Unavailable,
+                };
+                let fast = replies.iter().filter(|r| r.is_none()).count();
+                if fast > 0 {
+                    tracing::error!(poll = self.poll_id, votes = fast, ?outcome, "fast-mode votes dropped");
+                }
+                for r in replies.into_iter().flatten() {
+                    let _ = r.send(outcome);
+                }
+            }
+        }
+    }
+}
+
+/// Commits a batch, retrying with the same key: an attempt whose COMMIT
+/// succeeded but whose answer was lost is found in the ledger, not redone.
+async fn commit_with_retry(
+    db: &DatabaseConnection,
+    key: &BatchKey,
+    votes: &[BatchVote],
+    faults: &Faults,
+) -> Result<Committed, CommitError> {
+    let mut last = None;
+    for (attempt, wait) in RETRY_BACKOFF_MS.iter().enumerate() {
+        if *wait > 0 {
+            tokio::time::sleep(Duration::from_millis(*wait)).await;
+        }
+        match ledger::commit_batch(db, key, votes, faults).await {
+            Ok(c) => {
+                if c.replayed {
+                    tracing::warn!(key = %key.idem_key(), "batch had committed before; answered from the ledger");
+                }
+                return Ok(c);
+            }
+            Err(e @ CommitError::NotOpen(_)) => return Err(e),
+            Err(e) => {
+                tracing::warn!(key = %key.idem_key(), attempt, error = %e, "flush failed");
+                last = Some(e);
+            }
+        }
+    }
+    tracing::error!(key = %key.idem_key(), votes = votes.len(), "flush gave up; answering 503");
+    Err(last.unwrap_or(CommitError::Injected("no attempt made")))
+}
+
+impl Actor for PollActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(self.deps.flush.max_pending + 1024);
+    }
+}
+
+impl Handler<CastVote> for PollActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: CastVote, ctx: &mut Self::Context) {
+        self.buffer.push(msg.vote);
+        self.replies.push(msg.reply);
+        if self.buffer.len() >= self.deps.flush.max_batch {
+            self.flush(ctx);
+        } else {
+            self.schedule(ctx);
+        }
+    }
+}
+
+impl Handler<Drain> for PollActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Drain, ctx: &mut Self::Context) {
+        if self.buffer.is_empty() && !self.flushing {
+            let _ = msg.0.send(());
+        } else {
+            self.drains.push(msg.0);
+            self.flush(ctx);
+        }
+    }
+}

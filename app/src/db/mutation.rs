@@ -1,0 +1,415 @@
+//! Admin-side writes. Every change to a poll writes its audit row in the same
+//! transaction, so the audit log cannot miss an action that happened.
+use chrono::{DateTime, Utc};
+use entity::{admins, app_secrets, audit_log, poll_options, polls, sessions, tracks};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
+    QueryFilter, Set, SqlErr, TransactionTrait,
+};
+
+use super::{Sql, query};
+use crate::domain::{NewOption, NewPoll, NewTrack, Phase, PollDef, PollPatch, PollStatus, phase_of};
+
+/// Why an admin mutation did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum MutationError {
+    #[error("no poll with that id")]
+    NotFound,
+    #[error("a poll with this slug already exists")]
+    SlugTaken,
+    #[error("an admin with this username already exists")]
+    UsernameTaken,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Db(#[from] DbErr),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+/// The database's clock: decisions about open and closed use it, never an
+/// instance's. SQLite is embedded, so its clock is this process's.
+pub async fn db_now(db: &impl ConnectionTrait) -> Result<DateTime<Utc>, DbErr> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Ok(Utc::now());
+    }
+    let mut sql = Sql::new(DbBackend::Postgres);
+    sql.push("SELECT now() AS now");
+    let row = db
+        .query_one_raw(sql.build())
+        .await?
+        .ok_or_else(|| DbErr::Custom("SELECT now() returned no row".into()))?;
+    row.try_get("", "now")
+}
+
+pub async fn append_audit(
+    db: &impl ConnectionTrait,
+    actor: &str,
+    action: &str,
+    target: &str,
+    detail: serde_json::Value,
+) -> Result<(), DbErr> {
+    audit_log::ActiveModel {
+        at: Set(Utc::now()),
+        actor: Set(actor.to_owned()),
+        action: Set(action.to_owned()),
+        target: Set(target.to_owned()),
+        detail: Set(detail.to_string()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .map(|_| ())
+}
+
+async fn insert_options_and_tracks(
+    db: &impl ConnectionTrait,
+    poll_id: i64,
+    options: &[NewOption],
+    tracks: &[NewTrack],
+) -> Result<(), DbErr> {
+    for (i, o) in options.iter().enumerate() {
+        poll_options::ActiveModel {
+            poll_id: Set(poll_id),
+            label: Set(o.label.clone()),
+            image_url: Set(o.image_url.clone()),
+            position: Set(i as i32),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?;
+    }
+    for (i, t) in tracks.iter().enumerate() {
+        tracks::ActiveModel {
+            poll_id: Set(poll_id),
+            name: Set(t.name.clone()),
+            dedupe: Set(t.dedupe.as_str().to_owned()),
+            weight: Set(t.weight),
+            position: Set(i as i32),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?;
+    }
+    Ok(())
+}
+
+fn is_unique_violation(e: &DbErr) -> bool {
+    matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
+
+/// Creates a poll (status `scheduled` when it has an opening time, else
+/// `draft`) and returns its id.
+pub async fn create_poll(
+    db: &DatabaseConnection,
+    new: &NewPoll,
+    actor: &str,
+) -> Result<i64, MutationError> {
+    let now = Utc::now();
+    let status = if new.opens_at.is_some() { PollStatus::Scheduled } else { PollStatus::Draft };
+    let txn = db.begin().await?;
+    let poll = polls::ActiveModel {
+        slug: Set(new.slug.as_str().to_owned()),
+        title: Set(new.title.clone()),
+        description: Set(new.description.clone()),
+        status: Set(status.as_str().to_owned()),
+        results_visibility: Set(new.results_visibility.as_str().to_owned()),
+        ack_mode: Set(new.ack.as_str().to_owned()),
+        voter_identity: Set(new.voter_identity.as_str().to_owned()),
+        pow_difficulty: Set(0),
+        opens_at: Set(new.opens_at),
+        closes_at: Set(new.closes_at),
+        closed_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| if is_unique_violation(&e) { MutationError::SlugTaken } else { e.into() })?;
+    insert_options_and_tracks(&txn, poll.id, &new.options, &new.tracks).await?;
+    append_audit(
+        &txn,
+        actor,
+        "poll.create",
+        &format!("poll:{}", poll.id),
+        serde_json::json!({ "slug": new.slug.as_str(), "title": new.title }),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(poll.id)
+}
+
+/// Applies a patch. Options and tracks can change only before a poll opens:
+/// after that, ids already counted must stay meaningful.
+pub async fn update_poll(
+    db: &DatabaseConnection,
+    id: i64,
+    patch: &PollPatch,
+    actor: &str,
+) -> Result<(), MutationError> {
+    let txn = db.begin().await?;
+    let current = query::poll_by_id(&txn, id).await?.ok_or(MutationError::NotFound)?;
+    let structural = patch.options.is_some() || patch.tracks.is_some();
+    if structural && matches!(current.status, PollStatus::Open | PollStatus::Closed) {
+        return Err(MutationError::Conflict(
+            "options and tracks can only change before the poll opens".into(),
+        ));
+    }
+    if current.status == PollStatus::Closed && (patch.opens_at.is_some() || patch.closes_at.is_some()) {
+        return Err(MutationError::Conflict("a closed poll's schedule cannot change".into()));
+    }
+    let opens_at = patch.opens_at.unwrap_or(current.opens_at);
+    let closes_at = patch.closes_at.unwrap_or(current.closes_at);
+    crate::domain::validate_schedule(opens_at, closes_at).map_err(MutationError::Invalid)?;
+    // A draft given an opening time becomes scheduled, and back.
+    let status = match (current.status, opens_at) {
+        (PollStatus::Draft, Some(_)) => PollStatus::Scheduled,
+        (PollStatus::Scheduled, None) => PollStatus::Draft,
+        (s, _) => s,
+    };
+    let mut am: polls::ActiveModel = polls::ActiveModel { id: Set(id), ..Default::default() };
+    if let Some(t) = &patch.title {
+        am.title = Set(t.clone());
+    }
+    if let Some(d) = &patch.description {
+        am.description = Set(d.clone());
+    }
+    if let Some(v) = patch.results_visibility {
+        am.results_visibility = Set(v.as_str().to_owned());
+    }
+    if let Some(a) = patch.ack {
+        am.ack_mode = Set(a.as_str().to_owned());
+    }
+    if let Some(v) = patch.voter_identity {
+        am.voter_identity = Set(v.as_str().to_owned());
+    }
+    am.opens_at = Set(opens_at);
+    am.closes_at = Set(closes_at);
+    am.status = Set(status.as_str().to_owned());
+    am.updated_at = Set(Utc::now());
+    am.update(&txn).await?;
+    if structural {
+        let options = match &patch.options {
+            Some(o) => o.clone(),
+            None => current.options.iter().map(|o| NewOption { label: o.label.clone(), image_url: o.image_url.clone() }).collect(),
+        };
+        let tracks = match &patch.tracks {
+            Some(t) => t.clone(),
+            None => current.tracks.iter().map(|t| NewTrack { name: t.name.clone(), dedupe: t.dedupe, weight: t.weight }).collect(),
+        };
+        poll_options::Entity::delete_many().filter(poll_options::Column::PollId.eq(id)).exec(&txn).await?;
+        tracks::Entity::delete_many().filter(tracks::Column::PollId.eq(id)).exec(&txn).await?;
+        insert_options_and_tracks(&txn, id, &options, &tracks).await?;
+    }
+    append_audit(&txn, actor, "poll.update", &format!("poll:{id}"), patch_detail(patch)).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+fn patch_detail(p: &PollPatch) -> serde_json::Value {
+    let mut fields = Vec::new();
+    let mut note = |set: bool, name: &str| {
+        if set {
+            fields.push(name.to_owned());
+        }
+    };
+    note(p.title.is_some(), "title");
+    note(p.description.is_some(), "description");
+    note(p.options.is_some(), "options");
+    note(p.tracks.is_some(), "tracks");
+    note(p.opens_at.is_some(), "opens_at");
+    note(p.closes_at.is_some(), "closes_at");
+    note(p.results_visibility.is_some(), "results_visibility");
+    note(p.ack.is_some(), "ack");
+    note(p.voter_identity.is_some(), "voter_identity");
+    serde_json::json!({ "fields": fields })
+}
+
+/// Deletes a poll that is not open, with everything counted for it.
+pub async fn delete_poll(
+    db: &DatabaseConnection, id: i64, actor: &str) -> Result<(), MutationError> {
+    let txn = db.begin().await?;
+    let poll = polls::Entity::find_by_id(id).one(&txn).await?.ok_or(MutationError::NotFound)?;
+    if poll.status == PollStatus::Open.as_str() {
+        return Err(MutationError::Conflict("close the poll before deleting it".into()));
+    }
+    // Explicit child deletes: SQLite's cascade depends on a per-connection pragma.
+    for table in ["voter_marks", "batches", "counters", "poll_options", "tracks"] {
+        let mut sql = Sql::new(txn.get_database_backend());
+        sql.push("DELETE FROM ").push(table).push(" WHERE poll_id = ").bind(id);
+        txn.execute_raw(sql.build()).await?;
+    }
+    polls::Entity::delete_by_id(id).exec(&txn).await?;
+    append_audit(&txn, actor, "poll.delete", &format!("poll:{id}"), serde_json::json!({ "slug": poll.slug })).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Opens a poll now. Opening is idempotent; a closed poll stays closed, since
+/// reopening would count votes after a close that was announced.
+pub async fn open_poll(
+    db: &DatabaseConnection, id: i64, actor: &str) -> Result<(), MutationError> {
+    let txn = db.begin().await?;
+    let now = db_now(&txn).await?;
+    let poll = query::poll_by_id(&txn, id).await?.ok_or(MutationError::NotFound)?;
+    match poll.status {
+        PollStatus::Open => return Ok(()),
+        PollStatus::Closed => return Err(MutationError::Conflict("a closed poll cannot be reopened".into())),
+        PollStatus::Draft | PollStatus::Scheduled => {}
+    }
+    if poll.closes_at.is_some_and(|c| c <= now) {
+        return Err(MutationError::Conflict("closes_at is in the past; change it before opening".into()));
+    }
+    let opens_at = match poll.opens_at {
+        Some(o) if o <= now => o,
+        _ => now,
+    };
+    polls::ActiveModel {
+        id: Set(id),
+        status: Set(PollStatus::Open.as_str().to_owned()),
+        opens_at: Set(Some(opens_at)),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .update(&txn)
+    .await?;
+    append_audit(&txn, actor, "poll.open", &format!("poll:{id}"), serde_json::json!({})).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Closes a poll. On Postgres the UPDATE waits for every batch transaction
+/// holding the poll row `FOR SHARE`, so each vote committed before the close
+/// counts and none after it does.
+pub async fn close_poll(
+    db: &DatabaseConnection, id: i64, actor: &str) -> Result<(), MutationError> {
+    let txn = db.begin().await?;
+    let now = db_now(&txn).await?;
+    let res = polls::Entity::update_many()
+        .col_expr(polls::Column::Status, Expr::value(PollStatus::Closed.as_str()))
+        .col_expr(polls::Column::ClosedAt, Expr::value(now))
+        .col_expr(polls::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(polls::Column::Id.eq(id))
+        .filter(polls::Column::Status.ne(PollStatus::Closed.as_str()))
+        .exec(&txn)
+        .await?;
+    if res.rows_affected == 0 {
+        // Already closed is fine; missing is not.
+        return match polls::Entity::find_by_id(id).one(&txn).await? {
+            Some(_) => Ok(()),
+            None => Err(MutationError::NotFound),
+        };
+    }
+    append_audit(&txn, actor, "poll.close", &format!("poll:{id}"), serde_json::json!({})).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Writes down schedule transitions that are due, by the database's clock.
+/// Every instance runs this; the guarded UPDATE lets exactly one win each
+/// transition, and that one writes the audit row. Returns how many changed.
+pub async fn apply_schedules(db: &DatabaseConnection) -> Result<usize, MutationError> {
+    let candidates: Vec<PollDef> = query::all_polls(db)
+        .await?
+        .into_iter()
+        .filter(|p| matches!(p.status, PollStatus::Scheduled | PollStatus::Open))
+        .filter(|p| p.opens_at.is_some() || p.closes_at.is_some())
+        .collect();
+    if candidates.is_empty() {
+        return Ok(0);
+    }
+    let now = db_now(db).await?;
+    let mut changed = 0;
+    for p in candidates {
+        let (to, action) = match phase_of(p.status, p.opens_at, p.closes_at, now) {
+            Phase::Closed => (PollStatus::Closed, "poll.close"),
+            Phase::Open if p.status == PollStatus::Scheduled => (PollStatus::Open, "poll.open"),
+            _ => continue,
+        };
+        let txn = db.begin().await?;
+        let mut upd = polls::Entity::update_many()
+            .col_expr(polls::Column::Status, Expr::value(to.as_str()))
+            .col_expr(polls::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(polls::Column::Id.eq(p.id))
+            .filter(polls::Column::Status.eq(p.status.as_str()));
+        if to == PollStatus::Closed {
+            upd = upd.col_expr(polls::Column::ClosedAt, Expr::value(p.closes_at));
+        }
+        if upd.exec(&txn).await?.rows_affected == 1 {
+            append_audit(&txn, "scheduler", action, &format!("poll:{}", p.id), serde_json::json!({ "by": "schedule" })).await?;
+            changed += 1;
+        }
+        txn.commit().await?;
+    }
+    Ok(changed)
+}
+
+pub async fn create_admin(
+    db: &impl ConnectionTrait,
+    username: &str,
+    password_hash: &str,
+    role: &str,
+) -> Result<i64, MutationError> {
+    let admin = admins::ActiveModel {
+        username: Set(username.to_owned()),
+        password_hash: Set(password_hash.to_owned()),
+        role: Set(role.to_owned()),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .map_err(|e| if is_unique_violation(&e) { MutationError::UsernameTaken } else { e.into() })?;
+    append_audit(db, "cli", "admin.create", &format!("admin:{}", admin.id), serde_json::json!({ "username": username, "role": role })).await?;
+    Ok(admin.id)
+}
+
+pub async fn create_session(
+    db: &impl ConnectionTrait,
+    token_hash: &str,
+    admin_id: i64,
+    csrf_token: &str,
+    expires_at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    sessions::ActiveModel {
+        token_hash: Set(token_hash.to_owned()),
+        admin_id: Set(admin_id),
+        csrf_token: Set(csrf_token.to_owned()),
+        created_at: Set(Utc::now()),
+        expires_at: Set(expires_at),
+    }
+    .insert(db)
+    .await
+    .map(|_| ())
+}
+
+pub async fn delete_session(db: &impl ConnectionTrait, token_hash: &str) -> Result<(), DbErr> {
+    sessions::Entity::delete_by_id(token_hash.to_owned()).exec(db).await.map(|_| ())
+}
+
+pub async fn delete_expired_sessions(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<u64, DbErr> {
+    Ok(sessions::Entity::delete_many()
+        .filter(sessions::Column::ExpiresAt.lte(now))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+/// Returns the stored secret `name`, storing `candidate` first if there is
+/// none: every instance on one database ends up with the same value.
+pub async fn ensure_secret(db: &impl ConnectionTrait, name: &str, candidate: &str) -> anyhow::Result<String> {
+    app_secrets::Entity::insert(app_secrets::ActiveModel {
+        name: Set(name.to_owned()),
+        value: Set(candidate.to_owned()),
+    })
+    .on_conflict_do_nothing_on([app_secrets::Column::Name])
+    .exec(db)
+    .await?;
+    query::secret(db, name)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("secret {name} vanished after insert"))
+}

@@ -1,0 +1,162 @@
+//! Reads.
+use std::collections::HashMap;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use entity::{admins, audit_log, counters, poll_options, polls, sessions, tracks};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+
+use crate::domain::{
+    AckMode, Dedupe, OptionDef, PollDef, PollStatus, TrackDef, Visibility, VoterIdentity,
+};
+
+fn poll_def(p: polls::Model, options: Vec<poll_options::Model>, tracks: Vec<tracks::Model>) -> anyhow::Result<PollDef> {
+    let bad = |e: String| anyhow::anyhow!("poll {} has an invalid stored value: {e}", p.id);
+    let mut options: Vec<OptionDef> = options
+        .into_iter()
+        .map(|o| OptionDef { id: o.id, label: o.label, image_url: o.image_url, position: o.position })
+        .collect();
+    options.sort_by_key(|o| (o.position, o.id));
+    let mut defs = Vec::with_capacity(tracks.len());
+    for t in tracks {
+        defs.push(TrackDef {
+            id: t.id,
+            name: t.name,
+            dedupe: Dedupe::parse(&t.dedupe).map_err(bad)?,
+            weight: t.weight,
+            position: t.position,
+        });
+    }
+    defs.sort_by_key(|t| (t.position, t.id));
+    Ok(PollDef {
+        status: PollStatus::parse(&p.status).map_err(bad)?,
+        results_visibility: Visibility::parse(&p.results_visibility).map_err(bad)?,
+        ack: AckMode::parse(&p.ack_mode).map_err(bad)?,
+        voter_identity: VoterIdentity::parse(&p.voter_identity).map_err(bad)?,
+        id: p.id,
+        slug: p.slug,
+        title: p.title,
+        description: p.description,
+        opens_at: p.opens_at,
+        closes_at: p.closes_at,
+        closed_at: p.closed_at,
+        created_at: p.created_at,
+        updated_at: p.updated_at,
+        options,
+        tracks: defs,
+    })
+}
+
+/// Every poll with its options and tracks, in three queries.
+pub async fn all_polls(db: &impl ConnectionTrait) -> anyhow::Result<Vec<PollDef>> {
+    let polls = polls::Entity::find().order_by_asc(polls::Column::Id).all(db).await?;
+    let mut options: HashMap<i64, Vec<poll_options::Model>> = HashMap::new();
+    for o in poll_options::Entity::find().all(db).await? {
+        options.entry(o.poll_id).or_default().push(o);
+    }
+    let mut tracks: HashMap<i64, Vec<tracks::Model>> = HashMap::new();
+    for t in tracks::Entity::find().all(db).await? {
+        tracks.entry(t.poll_id).or_default().push(t);
+    }
+    polls
+        .into_iter()
+        .map(|p| {
+            let id = p.id;
+            poll_def(p, options.remove(&id).unwrap_or_default(), tracks.remove(&id).unwrap_or_default())
+        })
+        .collect()
+}
+
+/// One poll with its options and tracks.
+pub async fn poll_by_id(db: &impl ConnectionTrait, id: i64) -> anyhow::Result<Option<PollDef>> {
+    let Some(p) = polls::Entity::find_by_id(id).one(db).await? else {
+        return Ok(None);
+    };
+    let options = poll_options::Entity::find()
+        .filter(poll_options::Column::PollId.eq(id))
+        .all(db)
+        .await?;
+    let tracks = tracks::Entity::find().filter(tracks::Column::PollId.eq(id)).all(db).await?;
+    poll_def(p, options, tracks).map(Some)
+}
+
+/// `(id, updated_at)` of every poll: what the refresh loop compares against
+/// the registry to learn about changes made elsewhere.
+pub async fn poll_versions(db: &impl ConnectionTrait) -> Result<Vec<(i64, DateTime<Utc>)>, DbErr> {
+    polls::Entity::find()
+        .select_only()
+        .column(polls::Column::Id)
+        .column(polls::Column::UpdatedAt)
+        .into_tuple()
+        .all(db)
+        .await
+}
+
+/// One counter row: a shard's count for an option on a track.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CounterRow {
+    pub option_id: i64,
+    pub track_id: i64,
+    pub shard: String,
+    pub votes: i64,
+}
+
+/// Every counter row of a poll, across all shards.
+pub async fn counters_of_poll(db: &impl ConnectionTrait, poll_id: i64) -> Result<Vec<CounterRow>, DbErr> {
+    Ok(counters::Entity::find()
+        .filter(counters::Column::PollId.eq(poll_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| CounterRow { option_id: c.option_id, track_id: c.track_id, shard: c.shard, votes: c.votes })
+        .collect())
+}
+
+/// The commit time of the poll's newest batch: what its totals reflect.
+pub async fn last_commit_at(db: &impl ConnectionTrait, poll_id: i64) -> Result<Option<DateTime<Utc>>, DbErr> {
+    use entity::batches;
+    let at: Option<Option<DateTime<Utc>>> = batches::Entity::find()
+        .select_only()
+        .column_as(batches::Column::CommittedAt.max(), "m")
+        .filter(batches::Column::PollId.eq(poll_id))
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(at.flatten())
+}
+
+pub async fn admin_by_username(db: &impl ConnectionTrait, username: &str) -> Result<Option<admins::Model>, DbErr> {
+    admins::Entity::find().filter(admins::Column::Username.eq(username)).one(db).await
+}
+
+/// A live session and its admin, by the hash of the cookie's token.
+pub async fn session(
+    db: &impl ConnectionTrait,
+    token_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<(sessions::Model, admins::Model)>, DbErr> {
+    let Some(s) = sessions::Entity::find_by_id(token_hash.to_owned())
+        .filter(sessions::Column::ExpiresAt.gt(now))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(admins::Entity::find_by_id(s.admin_id).one(db).await?.map(|a| (s, a)))
+}
+
+/// The newest audit entries, newest first.
+pub async fn audit_entries(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<audit_log::Model>, DbErr> {
+    audit_log::Entity::find().order_by_desc(audit_log::Column::Id).limit(limit).all(db).await
+}
+
+/// A named server secret, if one was stored.
+pub async fn secret(db: &impl ConnectionTrait, name: &str) -> anyhow::Result<Option<String>> {
+    Ok(entity::app_secrets::Entity::find_by_id(name.to_owned())
+        .one(db)
+        .await
+        .context("reading app secret")?
+        .map(|s| s.value))
+}

@@ -1,0 +1,330 @@
+//! Domain types: validated values and the in-memory shape of a poll. No HTTP
+//! or SQL types here; parsing from the wire and the database happens at the
+//! edges with `parse`.
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A poll's URL name: 1–64 of `a-z`, `0-9` and `-`, not starting with `-`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct PollSlug(String);
+
+impl PollSlug {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let ok = !s.is_empty()
+            && s.len() <= 64
+            && !s.starts_with('-')
+            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(format!(
+                "slug {s:?} must be 1-64 characters of a-z, 0-9 and '-', not starting with '-'"
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+macro_rules! string_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            pub fn parse(s: &str) -> Result<Self, String> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    other => Err(format!(
+                        concat!("unknown ", stringify!($name), " {:?}; expected one of: ", $($text, " "),+),
+                        other
+                    )),
+                }
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// The stored lifecycle state; see [`PollDef::phase_at`] for what a voter sees.
+    PollStatus { Draft = "draft", Scheduled = "scheduled", Open = "open", Closed = "closed" }
+);
+string_enum!(
+    /// Who may read the results.
+    Visibility { Live = "live", AfterClose = "after_close", AdminOnly = "admin_only" }
+);
+string_enum!(
+    /// When a vote is answered: after COMMIT (`durable`) or when queued (`fast`).
+    AckMode { Durable = "durable", Fast = "fast" }
+);
+string_enum!(
+    /// How many votes a voter has on a track.
+    Dedupe { Unlimited = "unlimited", OnePerVoter = "one_per_voter" }
+);
+string_enum!(
+    /// Which credential identifies a voter on one-per-voter tracks: a signed
+    /// token from the host's login system, or (weaker) a signed browser cookie.
+    VoterIdentity { Token = "token", Cookie = "cookie" }
+);
+
+/// One option of a poll.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OptionDef {
+    pub id: i64,
+    pub label: String,
+    pub image_url: Option<String>,
+    pub position: i32,
+}
+
+/// One track of a poll.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TrackDef {
+    pub id: i64,
+    pub name: String,
+    pub dedupe: Dedupe,
+    pub weight: i32,
+    pub position: i32,
+}
+
+/// Everything the vote path needs to know about a poll, held in memory.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PollDef {
+    pub id: i64,
+    pub slug: String,
+    pub title: String,
+    pub description: String,
+    pub status: PollStatus,
+    pub results_visibility: Visibility,
+    pub ack: AckMode,
+    pub voter_identity: VoterIdentity,
+    pub opens_at: Option<DateTime<Utc>>,
+    pub closes_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub options: Vec<OptionDef>,
+    pub tracks: Vec<TrackDef>,
+}
+
+/// Whether a poll takes votes at a given instant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    NotOpenYet,
+    Open,
+    Closed,
+}
+
+impl PollDef {
+    /// The phase at `now` from the stored status and the schedule. The same
+    /// rule runs inside the batch transaction against the database's clock,
+    /// which has the last word.
+    pub fn phase_at(&self, now: DateTime<Utc>) -> Phase {
+        phase_of(self.status, self.opens_at, self.closes_at, now)
+    }
+
+    /// The status shown to users: a scheduled poll whose time has come is
+    /// open even before the scheduler has written it down.
+    pub fn effective_status(&self, now: DateTime<Utc>) -> PollStatus {
+        match (self.status, self.phase_at(now)) {
+            (PollStatus::Draft, _) => PollStatus::Draft,
+            (_, Phase::Open) => PollStatus::Open,
+            (_, Phase::Closed) => PollStatus::Closed,
+            (s, Phase::NotOpenYet) => s,
+        }
+    }
+
+    pub fn option(&self, id: i64) -> Option<&OptionDef> {
+        self.options.iter().find(|o| o.id == id)
+    }
+
+    pub fn track_by_id(&self, id: i64) -> Option<&TrackDef> {
+        self.tracks.iter().find(|t| t.id == id)
+    }
+
+    pub fn track_by_name(&self, name: &str) -> Option<&TrackDef> {
+        self.tracks.iter().find(|t| t.name == name)
+    }
+}
+
+/// The one rule deciding whether votes count, shared by the in-memory
+/// pre-check and the commit-time check.
+pub fn phase_of(
+    status: PollStatus,
+    opens_at: Option<DateTime<Utc>>,
+    closes_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Phase {
+    match status {
+        PollStatus::Closed => Phase::Closed,
+        PollStatus::Draft => Phase::NotOpenYet,
+        PollStatus::Scheduled | PollStatus::Open => {
+            if closes_at.is_some_and(|c| c <= now) {
+                Phase::Closed
+            } else if status == PollStatus::Scheduled && opens_at.is_none_or(|o| o > now) {
+                Phase::NotOpenYet
+            } else {
+                Phase::Open
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_lowercase_words_with_dashes() {
+        assert!(PollSlug::parse("paredao-2026").is_ok());
+        for bad in ["", "-x", "Paredao", "a b", "a/b", &"x".repeat(65)] {
+            assert!(PollSlug::parse(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn a_scheduled_poll_opens_and_closes_on_its_own_clock() {
+        let t0 = Utc::now();
+        let h = chrono::Duration::hours(1);
+        let p = |now| phase_of(PollStatus::Scheduled, Some(t0), Some(t0 + h), now);
+        assert_eq!(p(t0 - h), Phase::NotOpenYet);
+        assert_eq!(p(t0), Phase::Open);
+        assert_eq!(p(t0 + h), Phase::Closed);
+        assert_eq!(phase_of(PollStatus::Open, None, None, t0), Phase::Open);
+        assert_eq!(phase_of(PollStatus::Draft, None, None, t0), Phase::NotOpenYet);
+    }
+}
+
+/// Limits that keep a poll sane to render and cheap to count.
+pub const MAX_OPTIONS: usize = 50;
+pub const MAX_TRACKS: usize = 2;
+const MAX_LABEL: usize = 200;
+const MAX_DESCRIPTION: usize = 4_000;
+
+/// An option to create.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewOption {
+    pub label: String,
+    pub image_url: Option<String>,
+}
+
+/// A track to create.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewTrack {
+    pub name: String,
+    pub dedupe: Dedupe,
+    pub weight: i32,
+}
+
+/// A validated poll to create.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewPoll {
+    pub slug: PollSlug,
+    pub title: String,
+    pub description: String,
+    pub options: Vec<NewOption>,
+    pub tracks: Vec<NewTrack>,
+    pub opens_at: Option<DateTime<Utc>>,
+    pub closes_at: Option<DateTime<Utc>>,
+    pub results_visibility: Visibility,
+    pub ack: AckMode,
+    pub voter_identity: VoterIdentity,
+}
+
+/// A validated partial update; `Some(None)` clears a schedule time.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PollPatch {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub options: Option<Vec<NewOption>>,
+    pub tracks: Option<Vec<NewTrack>>,
+    pub opens_at: Option<Option<DateTime<Utc>>>,
+    pub closes_at: Option<Option<DateTime<Utc>>>,
+    pub results_visibility: Option<Visibility>,
+    pub ack: Option<AckMode>,
+    pub voter_identity: Option<VoterIdentity>,
+}
+
+pub fn validate_title(title: &str) -> Result<String, String> {
+    let t = title.trim();
+    if t.is_empty() || t.chars().count() > MAX_LABEL {
+        return Err(format!("title must be 1-{MAX_LABEL} characters"));
+    }
+    Ok(t.to_owned())
+}
+
+pub fn validate_description(d: &str) -> Result<String, String> {
+    if d.chars().count() > MAX_DESCRIPTION {
+        return Err(format!("description must be at most {MAX_DESCRIPTION} characters"));
+    }
+    Ok(d.trim().to_owned())
+}
+
+pub fn validate_options(options: Vec<NewOption>) -> Result<Vec<NewOption>, String> {
+    if options.len() < 2 || options.len() > MAX_OPTIONS {
+        return Err(format!("a poll needs 2-{MAX_OPTIONS} options"));
+    }
+    let mut seen = std::collections::HashSet::new();
+    options
+        .into_iter()
+        .map(|o| {
+            let label = o.label.trim().to_owned();
+            if label.is_empty() || label.chars().count() > MAX_LABEL {
+                return Err(format!("option labels must be 1-{MAX_LABEL} characters"));
+            }
+            if !seen.insert(label.to_lowercase()) {
+                return Err(format!("option {label:?} appears twice"));
+            }
+            if let Some(url) = &o.image_url {
+                let ok = (url.starts_with("https://") || url.starts_with("http://") || url.starts_with('/'))
+                    && url.len() <= 2_000
+                    && !url.chars().any(|c| c.is_whitespace() || c == '"' || c == '<');
+                if !ok {
+                    return Err(format!("image_url of {label:?} must be an http(s) URL or a path"));
+                }
+            }
+            Ok(NewOption { label, image_url: o.image_url })
+        })
+        .collect()
+}
+
+pub fn validate_tracks(tracks: Vec<NewTrack>) -> Result<Vec<NewTrack>, String> {
+    if tracks.is_empty() || tracks.len() > MAX_TRACKS {
+        return Err(format!("a poll has 1-{MAX_TRACKS} tracks"));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for t in &tracks {
+        let ok_name = !t.name.is_empty()
+            && t.name.len() <= 32
+            && t.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if !ok_name {
+            return Err(format!("track name {:?} must be 1-32 of a-z, 0-9, '_' and '-'", t.name));
+        }
+        if !seen.insert(t.name.clone()) {
+            return Err(format!("track {:?} appears twice", t.name));
+        }
+        if !(1..=1000).contains(&t.weight) {
+            return Err(format!("track {:?} needs a weight of 1-1000", t.name));
+        }
+    }
+    Ok(tracks)
+}
+
+pub fn validate_schedule(opens_at: Option<DateTime<Utc>>, closes_at: Option<DateTime<Utc>>) -> Result<(), String> {
+    match (opens_at, closes_at) {
+        (Some(o), Some(c)) if c <= o => Err("closes_at must be after opens_at".into()),
+        _ => Ok(()),
+    }
+}
+
+/// The single track a poll gets when none is given: a classic unlimited vote.
+pub fn default_tracks() -> Vec<NewTrack> {
+    vec![NewTrack { name: "main".into(), dedupe: Dedupe::Unlimited, weight: 1 }]
+}

@@ -1,0 +1,31 @@
+//! urna: a voting system for very large public votes that acknowledges a
+//! vote only once it is durable, counts every vote exactly, and shows the
+//! results live.
+//!
+//! # Layout
+//! - `settings`: the command line and typed settings.
+//! - `startup`: `Application::build` / `run_until_stopped`, background upkeep.
+//! - `domain`: validated domain types (`PollSlug`, `PollDef`, phases).
+//! - `registry`: every poll in memory, its actor and its published results.
+//! - `actor`: the per-poll actor that buffers votes and group-commits them.
+//! - `results`: the read model and the snapshot readers get.
+//! - `db`: queries, admin mutations, and the batch ledger transaction.
+//! - `voter`: voter tokens, anonymous cookies, keyed hashes.
+//! - `auth`: admin passwords, sessions, CSRF.
+//! - `routes`: the HTTP API; `error`: its problem+json errors.
+//! - `state`: what every worker shares.
+pub mod actor;
+pub mod auth;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod registry;
+pub mod results;
+pub mod routes;
+pub mod settings;
+pub mod startup;
+pub mod state;
+pub mod voter;
+
+pub use settings::Settings;
+pub use startup::Application;

@@ -1,0 +1,58 @@
+use std::io::Read;
+
+use anyhow::Context;
+use clap::Parser;
+use secrecy::SecretString;
+use urna::settings::{Cli, Command};
+use urna::{Application, Settings, db, voter};
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+}
+
+fn read_password() -> anyhow::Result<String> {
+    if let Ok(p) = std::env::var("URNA_ADMIN_PASSWORD") {
+        return Ok(p);
+    }
+    let mut s = String::new();
+    std::io::stdin().read_to_string(&mut s).context("reading the password from standard input")?;
+    Ok(s.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+#[actix_web::main]
+async fn main() -> anyhow::Result<()> {
+    init_tracing();
+    match Cli::parse().command {
+        Command::Serve(args) => {
+            let app = Application::build(Settings::from_args(args)?).await?;
+            app.run_until_stopped().await
+        }
+        Command::Migrate(args) => {
+            let url = args.url()?;
+            let conn = db::connect(&url, 1).await?;
+            use migration::MigratorTrait;
+            migration::Migrator::up(&conn, None).await.context("running migrations")?;
+            println!("migrations applied to {}", db::redact(&url));
+            Ok(())
+        }
+        Command::CreateAdmin(args) => {
+            let password = read_password()?;
+            anyhow::ensure!(password.chars().count() >= 12, "the password must have at least 12 characters");
+            let url = args.db.url()?;
+            let conn = db::connect(&url, 1).await?;
+            use migration::MigratorTrait;
+            migration::Migrator::up(&conn, None).await.context("running migrations")?;
+            let hash = urna::auth::hash_password(&password)?;
+            let id = db::mutation::create_admin(&conn, &args.username, &hash, args.role.as_str()).await?;
+            println!("created {} {:?} (id {id})", args.role.as_str(), args.username);
+            Ok(())
+        }
+        Command::MintVoterToken(args) => {
+            let exp = chrono::Utc::now().timestamp() + args.ttl_secs;
+            println!("{}", voter::mint_token(&SecretString::from(args.secret), &args.voter_id, exp));
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,248 @@
+//! The poll registry: every poll's definition held in memory, its actor, and
+//! its published results. Built once at start-up and shared by all HTTP
+//! workers, so a vote costs no database read and each poll has one actor.
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+
+use actix::prelude::*;
+use chrono::{DateTime, Utc};
+use sea_orm::DatabaseConnection;
+use tokio::sync::{oneshot, watch};
+
+use crate::actor::{ActorDeps, Drain, PollActor};
+use crate::db::query;
+use crate::domain::PollDef;
+use crate::results::{Published, ReadModel};
+
+/// State of a poll that outlives edits of its definition.
+pub struct PollShared {
+    poll_id: i64,
+    def: RwLock<Arc<PollDef>>,
+    actor: OnceLock<Addr<PollActor>>,
+    read: Mutex<ReadModel>,
+    results: watch::Sender<Arc<Published>>,
+    /// Votes buffered or in flight in the actor: the backpressure gauge.
+    pub pending: AtomicUsize,
+}
+
+impl PollShared {
+    fn def(&self) -> Arc<PollDef> {
+        self.def.read().map(|d| d.clone()).unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    fn read_model(&self) -> std::sync::MutexGuard<'_, ReadModel> {
+        self.read.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Rebuilds the snapshot and hands it to every reader.
+    fn republish(&self, read: &ReadModel) {
+        let snapshot = read.snapshot(&self.def(), Utc::now());
+        self.results.send_replace(Arc::new(Published::new(snapshot)));
+    }
+
+    /// Called by the actor after each commit with its shard's new totals.
+    pub fn publish_commit(&self, shard: &str, totals: Vec<(i64, i64, i64)>, at: DateTime<Utc>) {
+        let mut read = self.read_model();
+        read.set_counts(shard, totals);
+        read.advance_as_of(Some(at));
+        self.republish(&read);
+    }
+
+    /// Latest published results.
+    pub fn results(&self) -> Arc<Published> {
+        self.results.borrow().clone()
+    }
+
+    /// A receiver that wakes on every publish, for live streams.
+    pub fn subscribe(&self) -> watch::Receiver<Arc<Published>> {
+        self.results.subscribe()
+    }
+}
+
+/// A poll as the HTTP layer sees it.
+#[derive(Clone)]
+pub struct PollEntry {
+    pub def: Arc<PollDef>,
+    pub shared: Arc<PollShared>,
+}
+
+#[derive(Default)]
+struct Maps {
+    by_slug: HashMap<String, PollEntry>,
+    by_id: HashMap<i64, String>,
+}
+
+pub struct Registry {
+    maps: RwLock<Maps>,
+    deps: ActorDeps,
+    arbiter: ArbiterHandle,
+}
+
+impl Registry {
+    /// Loads every poll and its counters from the database.
+    pub async fn load(deps: ActorDeps, arbiter: ArbiterHandle) -> anyhow::Result<Arc<Self>> {
+        let reg = Arc::new(Self { maps: RwLock::new(Maps::default()), deps, arbiter });
+        for def in query::all_polls(&reg.deps.db).await? {
+            reg.upsert(def);
+        }
+        for entry in reg.all() {
+            reg.refresh_counters(&entry, true).await?;
+        }
+        Ok(reg)
+    }
+
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.deps.db
+    }
+
+    /// Votes that may wait in memory per poll before new ones get `503`.
+    pub fn max_pending(&self) -> usize {
+        self.deps.flush.max_pending
+    }
+
+    pub fn shard(&self) -> &str {
+        &self.deps.shard
+    }
+
+    fn maps(&self) -> std::sync::RwLockReadGuard<'_, Maps> {
+        self.maps.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn maps_mut(&self) -> std::sync::RwLockWriteGuard<'_, Maps> {
+        self.maps.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn get(&self, slug: &str) -> Option<PollEntry> {
+        self.maps().by_slug.get(slug).cloned()
+    }
+
+    pub fn get_by_id(&self, id: i64) -> Option<PollEntry> {
+        let maps = self.maps();
+        maps.by_id.get(&id).and_then(|s| maps.by_slug.get(s)).cloned()
+    }
+
+    pub fn all(&self) -> Vec<PollEntry> {
+        let mut v: Vec<PollEntry> = self.maps().by_slug.values().cloned().collect();
+        v.sort_by_key(|e| e.def.id);
+        v
+    }
+
+    /// Inserts or replaces a poll's definition, keeping its actor and counts.
+    pub fn upsert(&self, def: PollDef) {
+        let def = Arc::new(def);
+        let mut maps = self.maps_mut();
+        let existing = maps.by_id.get(&def.id).and_then(|s| maps.by_slug.get(s)).map(|e| e.shared.clone());
+        let shared = match existing {
+            Some(shared) => {
+                *shared.def.write().unwrap_or_else(|p| p.into_inner()) = def.clone();
+                shared
+            }
+            None => {
+                let read = ReadModel::default();
+                let (tx, _) = watch::channel(Arc::new(Published::new(read.snapshot(&def, Utc::now()))));
+                Arc::new(PollShared {
+                    poll_id: def.id,
+                    def: RwLock::new(def.clone()),
+                    actor: OnceLock::new(),
+                    read: Mutex::new(read),
+                    results: tx,
+                    pending: AtomicUsize::new(0),
+                })
+            }
+        };
+        if let Some(old_slug) = maps.by_id.insert(def.id, def.slug.clone()) {
+            maps.by_slug.remove(&old_slug);
+        }
+        maps.by_slug.insert(def.slug.clone(), PollEntry { def, shared: shared.clone() });
+        drop(maps);
+        shared.republish(&shared.read_model());
+    }
+
+    pub fn remove(&self, id: i64) {
+        let mut maps = self.maps_mut();
+        if let Some(slug) = maps.by_id.remove(&id) {
+            maps.by_slug.remove(&slug);
+        }
+    }
+
+    /// Re-reads one poll from the database.
+    pub async fn reload(&self, id: i64) -> anyhow::Result<()> {
+        match query::poll_by_id(&self.deps.db, id).await? {
+            Some(def) => self.upsert(def),
+            None => self.remove(id),
+        }
+        Ok(())
+    }
+
+    /// Brings every poll changed elsewhere (another instance, the scheduler)
+    /// up to date: compares `updated_at` with what is held.
+    pub async fn sync(&self) -> anyhow::Result<()> {
+        let versions = query::poll_versions(&self.deps.db).await?;
+        let known: HashMap<i64, DateTime<Utc>> =
+            self.maps().by_slug.values().map(|e| (e.def.id, e.def.updated_at)).collect();
+        for (id, updated_at) in &versions {
+            if known.get(id) != Some(updated_at) {
+                self.reload(*id).await?;
+            }
+        }
+        let live: std::collections::HashSet<i64> = versions.iter().map(|v| v.0).collect();
+        for id in known.keys().filter(|id| !live.contains(id)) {
+            self.remove(*id);
+        }
+        Ok(())
+    }
+
+    /// Reads the counters of a poll from the database. Other instances'
+    /// shards always; this instance's own only at load, since afterwards its
+    /// commits report them first-hand.
+    pub async fn refresh_counters(&self, entry: &PollEntry, include_own: bool) -> anyhow::Result<()> {
+        let rows = query::counters_of_poll(&self.deps.db, entry.def.id).await?;
+        let as_of = query::last_commit_at(&self.deps.db, entry.def.id).await?;
+        let mut read = entry.shared.read_model();
+        let mut by_shard: HashMap<String, Vec<(i64, i64, i64)>> = HashMap::new();
+        for r in rows {
+            if include_own || r.shard != *self.deps.shard {
+                by_shard.entry(r.shard).or_default().push((r.option_id, r.track_id, r.votes));
+            }
+        }
+        let mut changed = read.advance_as_of(as_of);
+        for (shard, totals) in by_shard {
+            changed |= read.set_counts(&shard, totals);
+        }
+        if changed {
+            entry.shared.republish(&read);
+        }
+        Ok(())
+    }
+
+    /// The poll's actor, started on the shared arbiter on first use.
+    pub fn actor(&self, entry: &PollEntry) -> Addr<PollActor> {
+        entry
+            .shared
+            .actor
+            .get_or_init(|| {
+                let deps = self.deps.clone();
+                let shared = entry.shared.clone();
+                let poll_id = entry.shared.poll_id;
+                PollActor::start_in_arbiter(&self.arbiter, move |_| PollActor::new(poll_id, deps, shared))
+            })
+            .clone()
+    }
+
+    /// Flushes every actor and waits until nothing is in flight.
+    pub async fn drain(&self) {
+        let actors: Vec<Addr<PollActor>> = self.all().iter().filter_map(|e| e.shared.actor.get().cloned()).collect();
+        for a in actors {
+            let (tx, rx) = oneshot::channel();
+            if a.try_send(Drain(tx)).is_ok() {
+                let _ = rx.await;
+            }
+        }
+    }
+
+    /// Votes buffered or in flight across all polls.
+    pub fn pending_votes(&self) -> usize {
+        self.all().iter().map(|e| e.shared.pending.load(Ordering::Relaxed)).sum()
+    }
+}

@@ -1,0 +1,225 @@
+//! Poll management: create, list, read, edit, delete, open, close.
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::auth::{AdminUser, AdminWriter};
+use crate::db::mutation::{self, MutationError};
+use crate::domain::{
+    self, AckMode, Dedupe, NewOption, NewPoll, NewTrack, PollPatch, PollSlug, Visibility, VoterIdentity,
+};
+use crate::error::ApiError;
+use crate::registry::PollEntry;
+use crate::results::ResultsSnapshot;
+use crate::routes::polls::PollView;
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptionBody {
+    label: String,
+    #[serde(default)]
+    image_url: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrackBody {
+    name: String,
+    dedupe: Dedupe,
+    #[serde(default = "default_weight")]
+    weight: i32,
+}
+
+fn default_weight() -> i32 {
+    1
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePollBody {
+    slug: String,
+    title: String,
+    #[serde(default)]
+    description: String,
+    options: Vec<OptionBody>,
+    #[serde(default)]
+    tracks: Option<Vec<TrackBody>>,
+    #[serde(default)]
+    opens_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    closes_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    results_visibility: Option<Visibility>,
+    #[serde(default)]
+    ack: Option<AckMode>,
+    #[serde(default)]
+    voter_identity: Option<VoterIdentity>,
+}
+
+/// Tells "absent" (`None`) from "null" (`Some(None)`).
+fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchPollBody {
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    options: Option<Vec<OptionBody>>,
+    #[serde(default)]
+    tracks: Option<Vec<TrackBody>>,
+    #[serde(default, deserialize_with = "nullable")]
+    opens_at: Option<Option<DateTime<Utc>>>,
+    #[serde(default, deserialize_with = "nullable")]
+    closes_at: Option<Option<DateTime<Utc>>>,
+    #[serde(default)]
+    results_visibility: Option<Visibility>,
+    #[serde(default)]
+    ack: Option<AckMode>,
+    #[serde(default)]
+    voter_identity: Option<VoterIdentity>,
+}
+
+fn options(body: Vec<OptionBody>) -> Result<Vec<NewOption>, ApiError> {
+    domain::validate_options(body.into_iter().map(|o| NewOption { label: o.label, image_url: o.image_url }).collect())
+        .map_err(ApiError::Unprocessable)
+}
+
+fn tracks(body: Vec<TrackBody>) -> Result<Vec<NewTrack>, ApiError> {
+    domain::validate_tracks(body.into_iter().map(|t| NewTrack { name: t.name, dedupe: t.dedupe, weight: t.weight }).collect())
+        .map_err(ApiError::Unprocessable)
+}
+
+impl TryFrom<CreatePollBody> for NewPoll {
+    type Error = ApiError;
+
+    fn try_from(b: CreatePollBody) -> Result<Self, ApiError> {
+        domain::validate_schedule(b.opens_at, b.closes_at).map_err(ApiError::Unprocessable)?;
+        Ok(NewPoll {
+            slug: PollSlug::parse(&b.slug).map_err(ApiError::Unprocessable)?,
+            title: domain::validate_title(&b.title).map_err(ApiError::Unprocessable)?,
+            description: domain::validate_description(&b.description).map_err(ApiError::Unprocessable)?,
+            options: options(b.options)?,
+            tracks: match b.tracks {
+                Some(t) => tracks(t)?,
+                None => domain::default_tracks(),
+            },
+            opens_at: b.opens_at,
+            closes_at: b.closes_at,
+            results_visibility: b.results_visibility.unwrap_or(Visibility::Live),
+            ack: b.ack.unwrap_or(AckMode::Durable),
+            voter_identity: b.voter_identity.unwrap_or(VoterIdentity::Cookie),
+        })
+    }
+}
+
+impl TryFrom<PatchPollBody> for PollPatch {
+    type Error = ApiError;
+
+    fn try_from(b: PatchPollBody) -> Result<Self, ApiError> {
+        Ok(PollPatch {
+            title: b.title.as_deref().map(domain::validate_title).transpose().map_err(ApiError::Unprocessable)?,
+            description: b.description.as_deref().map(domain::validate_description).transpose().map_err(ApiError::Unprocessable)?,
+            options: b.options.map(options).transpose()?,
+            tracks: b.tracks.map(tracks).transpose()?,
+            opens_at: b.opens_at,
+            closes_at: b.closes_at,
+            results_visibility: b.results_visibility,
+            ack: b.ack,
+            voter_identity: b.voter_identity,
+        })
+    }
+}
+
+impl From<MutationError> for ApiError {
+    fn from(e: MutationError) -> Self {
+        match e {
+            MutationError::NotFound => ApiError::NotFound("no poll with that id".into()),
+            MutationError::SlugTaken => ApiError::Conflict("slug-taken", e.to_string()),
+            MutationError::UsernameTaken => ApiError::Conflict("username-taken", e.to_string()),
+            MutationError::Conflict(m) => ApiError::Conflict("conflict", m),
+            MutationError::Invalid(m) => ApiError::Unprocessable(m),
+            MutationError::Db(e) => e.into(),
+            MutationError::Other(e) => ApiError::Internal(e),
+        }
+    }
+}
+
+/// A poll with its live results, as the admin sees it.
+#[derive(Serialize)]
+struct AdminPoll<'a> {
+    #[serde(flatten)]
+    poll: PollView<'a>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    results: &'a ResultsSnapshot,
+}
+
+fn admin_view(entry: &PollEntry) -> serde_json::Value {
+    let published = entry.shared.results();
+    let view = AdminPoll {
+        poll: PollView::of(&entry.def, Utc::now()),
+        created_at: entry.def.created_at,
+        updated_at: entry.def.updated_at,
+        results: &published.snapshot,
+    };
+    serde_json::to_value(view).unwrap_or(serde_json::Value::Null)
+}
+
+/// Re-reads a poll after a change and answers with its new state.
+async fn reloaded(state: &AppState, id: i64, status: actix_web::http::StatusCode) -> Result<HttpResponse, ApiError> {
+    state.registry.reload(id).await?;
+    let entry = state.registry.get_by_id(id).ok_or_else(|| ApiError::NotFound("no poll with that id".into()))?;
+    Ok(HttpResponse::build(status).json(admin_view(&entry)))
+}
+
+fn entry(state: &AppState, id: i64) -> Result<PollEntry, ApiError> {
+    state.registry.get_by_id(id).ok_or_else(|| ApiError::NotFound("no poll with that id".into()))
+}
+
+pub async fn list(_user: AdminUser, state: web::Data<AppState>) -> HttpResponse {
+    let polls: Vec<serde_json::Value> = state.registry.all().iter().map(admin_view).collect();
+    HttpResponse::Ok().json(polls)
+}
+
+pub async fn create(user: AdminWriter, body: web::Json<CreatePollBody>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let new = NewPoll::try_from(body.into_inner())?;
+    let id = mutation::create_poll(&state.db, &new, &user.0.username).await?;
+    reloaded(&state, id, actix_web::http::StatusCode::CREATED).await
+}
+
+pub async fn get(_user: AdminUser, path: web::Path<i64>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(admin_view(&entry(&state, *path)?)))
+}
+
+pub async fn update(
+    user: AdminWriter,
+    path: web::Path<i64>,
+    body: web::Json<PatchPollBody>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let patch = PollPatch::try_from(body.into_inner())?;
+    mutation::update_poll(&state.db, *path, &patch, &user.0.username).await?;
+    reloaded(&state, *path, actix_web::http::StatusCode::OK).await
+}
+
+pub async fn delete(user: AdminWriter, path: web::Path<i64>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    mutation::delete_poll(&state.db, *path, &user.0.username).await?;
+    state.registry.remove(*path);
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub async fn open(user: AdminWriter, path: web::Path<i64>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    mutation::open_poll(&state.db, *path, &user.0.username).await?;
+    reloaded(&state, *path, actix_web::http::StatusCode::OK).await
+}
+
+pub async fn close(user: AdminWriter, path: web::Path<i64>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    mutation::close_poll(&state.db, *path, &user.0.username).await?;
+    reloaded(&state, *path, actix_web::http::StatusCode::OK).await
+}

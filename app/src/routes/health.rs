@@ -1,0 +1,27 @@
+use std::sync::atomic::Ordering;
+
+use actix_web::{HttpResponse, web};
+
+use crate::state::AppState;
+
+/// Alive. Also the HTTP ceiling in the benchmark: it does nothing else.
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain").body("ok")
+}
+
+/// Ready for traffic: storage reachable and not shutting down.
+pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    let draining = state.draining.load(Ordering::Relaxed);
+    let database = crate::db::ping(&state.db).await;
+    let body = serde_json::json!({
+        "ready": database && !draining,
+        "database": if database { "ok" } else { "unreachable" },
+        "draining": draining,
+        "pending_votes": state.registry.pending_votes(),
+    });
+    if database && !draining {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
+}

@@ -1,0 +1,105 @@
+//! Results: the latest published snapshot, as JSON or as a live SSE stream.
+//! Neither touches the database.
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use bytes::{BufMut, Bytes, BytesMut};
+use chrono::Utc;
+use tokio::sync::watch;
+
+use crate::auth;
+use crate::domain::{PollDef, PollStatus, Visibility};
+use crate::error::ApiError;
+use crate::registry::PollEntry;
+use crate::results::Published;
+use crate::routes::polls::public_poll;
+use crate::state::AppState;
+
+/// At most this many SSE events per second per viewer.
+const STREAM_MIN_GAP: Duration = Duration::from_millis(100);
+/// A comment line this often keeps proxies from closing an idle stream.
+const STREAM_KEEPALIVE: Duration = Duration::from_secs(15);
+
+async fn visible_entry(req: &HttpRequest, state: &AppState, slug: &str) -> Result<PollEntry, ApiError> {
+    let entry = match public_poll(state, slug) {
+        Ok(e) => e,
+        // Admins may look at drafts too.
+        Err(e) => match state.registry.get(slug) {
+            Some(e) if auth::current_admin(req, state).await?.is_some() => return Ok(e),
+            _ => return Err(e),
+        },
+    };
+    check_visibility(req, state, &entry.def).await?;
+    Ok(entry)
+}
+
+async fn check_visibility(req: &HttpRequest, state: &AppState, def: &PollDef) -> Result<(), ApiError> {
+    let allowed = match def.results_visibility {
+        Visibility::Live => true,
+        Visibility::AfterClose if def.effective_status(Utc::now()) == PollStatus::Closed => true,
+        Visibility::AfterClose | Visibility::AdminOnly => auth::current_admin(req, state).await?.is_some(),
+    };
+    if allowed {
+        Ok(())
+    } else if def.results_visibility == Visibility::AfterClose {
+        Err(ApiError::Forbidden("results are published when the poll closes".into()))
+    } else {
+        Err(ApiError::Forbidden("results of this poll are for admins only".into()))
+    }
+}
+
+/// `GET /api/polls/{slug}/results`.
+pub async fn get_results(req: HttpRequest, path: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let entry = visible_entry(&req, &state, &path).await?;
+    let published = entry.shared.results();
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header(("Cache-Control", "no-store"))
+        .body(published.json.clone()))
+}
+
+fn sse_event(p: &Published) -> Bytes {
+    let mut buf = BytesMut::with_capacity(p.json.len() + 32);
+    buf.put_slice(b"event: results\ndata: ");
+    buf.put_slice(&p.json);
+    buf.put_slice(b"\n\n");
+    buf.freeze()
+}
+
+struct StreamState {
+    rx: watch::Receiver<Arc<Published>>,
+    shutdown: watch::Receiver<bool>,
+    first: bool,
+}
+
+/// `GET /api/polls/{slug}/results/stream`: the snapshot now, then again after
+/// every change, at most ten times a second.
+pub async fn stream_results(req: HttpRequest, path: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let entry = visible_entry(&req, &state, &path).await?;
+    let init = StreamState { rx: entry.shared.subscribe(), shutdown: state.shutdown.clone(), first: true };
+    let stream = futures_util::stream::unfold(init, |mut s| async move {
+        if *s.shutdown.borrow() {
+            return None;
+        }
+        if !s.first {
+            tokio::time::sleep(STREAM_MIN_GAP).await;
+            tokio::select! {
+                changed = s.rx.changed() => if changed.is_err() { return None },
+                _ = s.shutdown.changed() => return None,
+                _ = tokio::time::sleep(STREAM_KEEPALIVE) => {
+                    return Some((Ok::<_, Infallible>(Bytes::from_static(b": keep-alive\n\n")), s));
+                }
+            }
+        }
+        s.first = false;
+        let event = sse_event(&s.rx.borrow_and_update());
+        Some((Ok(event), s))
+    });
+    Ok(HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header(("Cache-Control", "no-cache"))
+        .insert_header(("X-Accel-Buffering", "no"))
+        .streaming(stream))
+}

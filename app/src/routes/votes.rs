@@ -1,0 +1,140 @@
+//! `POST /api/polls/{slug}/votes`: validated against the poll held in memory,
+//! handed to the poll's actor, answered after the batch commits.
+use std::sync::atomic::Ordering;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use tokio::sync::oneshot;
+
+use crate::actor::{CastVote, VoteOutcome};
+use crate::db::ledger::BatchVote;
+use crate::domain::{AckMode, Dedupe, Phase, PollDef, TrackDef, VoterIdentity};
+use crate::error::ApiError;
+use crate::routes::polls::public_poll;
+use crate::state::AppState;
+use crate::voter::{self, CredentialError, VOTER_COOKIE, VOTER_TOKEN_HEADER, VoterKind};
+
+/// A track named or numbered.
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub enum TrackRef {
+    Id(i64),
+    Name(String),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VoteBody {
+    pub option_id: i64,
+    #[serde(default)]
+    pub track: Option<TrackRef>,
+}
+
+#[derive(Serialize)]
+struct VoteAnswer<'a> {
+    status: &'static str,
+    poll: &'a str,
+    option_id: i64,
+    track: &'a str,
+}
+
+fn resolve_track<'a>(def: &'a PollDef, track: Option<&TrackRef>) -> Result<&'a TrackDef, ApiError> {
+    match track {
+        None if def.tracks.len() == 1 => Ok(&def.tracks[0]),
+        None => Err(ApiError::Unprocessable(format!(
+            "this poll has {} tracks; say which one in \"track\"",
+            def.tracks.len()
+        ))),
+        Some(TrackRef::Id(id)) => def.track_by_id(*id).ok_or_else(|| ApiError::NotFound(format!("no track {id} in this poll"))),
+        Some(TrackRef::Name(n)) => def.track_by_name(n).ok_or_else(|| ApiError::NotFound(format!("no track {n:?} in this poll"))),
+    }
+}
+
+/// The keyed hash of the voter, for one-per-voter tracks.
+fn voter_hash(req: &HttpRequest, state: &AppState, def: &PollDef) -> Result<[u8; 32], ApiError> {
+    if let Some(token) = req.headers().get(VOTER_TOKEN_HEADER) {
+        let token = token.to_str().map_err(|_| ApiError::Unauthorized(CredentialError::Malformed.to_string()))?;
+        let id = voter::verify_token(state.voter_token_secret.as_ref(), token, Utc::now().timestamp())
+            .map_err(|e| ApiError::Unauthorized(e.to_string()))?;
+        return Ok(state.server_key.voter_hash(VoterKind::Token, &id));
+    }
+    match def.voter_identity {
+        VoterIdentity::Token => Err(ApiError::Unauthorized(format!(
+            "this track allows one vote per voter: send a voter token in {VOTER_TOKEN_HEADER}"
+        ))),
+        VoterIdentity::Cookie => {
+            let id = req
+                .cookie(VOTER_COOKIE)
+                .and_then(|c| state.server_key.verify_cookie(c.value()))
+                .ok_or_else(|| {
+                    ApiError::Unauthorized(format!(
+                        "this track allows one vote per voter: load the poll first (GET /api/polls/{}) to get a voter cookie",
+                        def.slug
+                    ))
+                })?;
+            Ok(state.server_key.voter_hash(VoterKind::Cookie, &id))
+        }
+    }
+}
+
+fn phase_error(phase: Phase, def: &PollDef) -> ApiError {
+    match phase {
+        Phase::NotOpenYet => ApiError::NotOpenYet { opens_at: def.opens_at },
+        _ => ApiError::PollClosed,
+    }
+}
+
+pub async fn cast_vote(
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Json<VoteBody>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let entry = public_poll(&state, &path)?;
+    let def = &entry.def;
+    if def.option(body.option_id).is_none() {
+        return Err(ApiError::NotFound(format!("no option {} in this poll", body.option_id)));
+    }
+    let track = resolve_track(def, body.track.as_ref())?;
+    match def.phase_at(Utc::now()) {
+        Phase::Open => {}
+        other => return Err(phase_error(other, def)),
+    }
+    if state.draining.load(Ordering::Relaxed) {
+        return Err(ApiError::Unavailable("this instance is shutting down; retry".into()));
+    }
+    let voter = match track.dedupe {
+        Dedupe::OnePerVoter => Some(voter_hash(&req, &state, def)?),
+        Dedupe::Unlimited => None,
+    };
+
+    // Backpressure: a bounded number of votes per poll may wait in memory.
+    let pending = &entry.shared.pending;
+    if pending.fetch_add(1, Ordering::AcqRel) >= state.registry.max_pending() {
+        pending.fetch_sub(1, Ordering::AcqRel);
+        return Err(ApiError::Unavailable("too many votes in flight; retry shortly".into()));
+    }
+    let fast = def.ack == AckMode::Fast;
+    let (tx, rx) = if fast { (None, None) } else {
+        let (tx, rx) = oneshot::channel();
+        (Some(tx), Some(rx))
+    };
+    let vote = BatchVote { option_id: body.option_id, track_id: track.id, voter };
+    if state.registry.actor(&entry).try_send(CastVote { vote, reply: tx }).is_err() {
+        pending.fetch_sub(1, Ordering::AcqRel);
+        return Err(ApiError::Unavailable("vote queue is full; retry shortly".into()));
+    }
+    let answer = |status| VoteAnswer { status, poll: &def.slug, option_id: body.option_id, track: &track.name };
+    let Some(rx) = rx else {
+        return Ok(HttpResponse::Accepted().json(answer("accepted")));
+    };
+    match rx.await {
+        Ok(VoteOutcome::Recorded) => Ok(HttpResponse::Ok().json(answer("recorded"))),
+        Ok(VoteOutcome::Duplicate) => Err(ApiError::AlreadyVoted),
+        Ok(VoteOutcome::NotOpen(phase)) => Err(phase_error(phase, def)),
+        Ok(VoteOutcome::Unavailable) | Err(_) => {
+            Err(ApiError::Unavailable("the vote could not be stored; it was not counted, retry".into()))
+        }
+    }
+}

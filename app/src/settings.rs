@@ -1,0 +1,189 @@
+//! Command line and typed settings, read once at start: flags > env > defaults.
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use secrecy::SecretString;
+
+use crate::actor::FlushConfig;
+use crate::auth::Role;
+
+#[derive(Parser, Debug)]
+#[command(name = "urna", version, about = "urna: durable, exact, live voting for very large public votes")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate(DbArgs),
+    /// Create an admin (password from URNA_ADMIN_PASSWORD or standard input).
+    CreateAdmin(CreateAdminArgs),
+    /// Mint a voter token, as a host's login system would (for tests and demos).
+    MintVoterToken(MintVoterTokenArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DbArgs {
+    /// Database URL (postgres://… or sqlite://…); default: SQLite under --data-dir.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Where the embedded SQLite database lives.
+    #[arg(long, env = "URNA_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+}
+
+impl DbArgs {
+    /// The database URL, creating the data directory for the SQLite default.
+    pub fn url(&self) -> anyhow::Result<String> {
+        match &self.database_url {
+            Some(u) => Ok(u.clone()),
+            None => {
+                std::fs::create_dir_all(&self.data_dir)?;
+                Ok(format!("sqlite://{}/urna.db?mode=rwc", self.data_dir.display()))
+            }
+        }
+    }
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, env = "URNA_BIND", default_value = "127.0.0.1:3000")]
+    pub bind: String,
+    /// Redis URL for cross-instance cache and fan-out; without it both are in process.
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+    /// Seed an open demo poll (`/api/polls/demo`) if there is none.
+    #[arg(long, env = "URNA_DEMO")]
+    pub demo: bool,
+    /// Run migrations at start (default: yes for SQLite, no for Postgres,
+    /// where `urna migrate` runs once per deploy).
+    #[arg(long, env = "URNA_AUTO_MIGRATE")]
+    pub migrate: Option<bool>,
+    /// This instance's counter shard; default FLY_MACHINE_ID, else the host name.
+    #[arg(long, env = "URNA_INSTANCE_ID")]
+    pub instance_id: Option<String>,
+    /// Group commit: flush when this many votes are buffered.
+    #[arg(long, env = "URNA_FLUSH_MAX_VOTES", default_value_t = 2048)]
+    pub flush_max_votes: usize,
+    /// Group commit: flush at most this many ms after the first buffered vote.
+    #[arg(long, env = "URNA_FLUSH_INTERVAL_MS", default_value_t = 2)]
+    pub flush_interval_ms: u64,
+    /// Votes per poll that may wait in memory before new ones get 503.
+    #[arg(long, env = "URNA_MAX_PENDING", default_value_t = 50_000)]
+    pub max_pending: usize,
+    /// HTTP worker threads; default: one per core.
+    #[arg(long, env = "URNA_WORKERS")]
+    pub workers: Option<usize>,
+    /// Postgres pool size.
+    #[arg(long, env = "URNA_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+    /// Key for voter hashes and cookie signatures; default: generated once
+    /// and stored in the database, shared by all instances.
+    #[arg(long, env = "URNA_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
+    /// Shared secret of the host's login system for voter tokens.
+    #[arg(long, env = "URNA_VOTER_TOKEN_SECRET", hide_env_values = true)]
+    pub voter_token_secret: Option<String>,
+    /// Mark cookies Secure (serve behind TLS).
+    #[arg(long, env = "URNA_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CreateAdminArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Login name.
+    pub username: String,
+    #[arg(long, value_enum, default_value = "admin")]
+    pub role: Role,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct MintVoterTokenArgs {
+    /// The voter's id in the host's system.
+    pub voter_id: String,
+    /// Seconds until the token expires.
+    #[arg(long, default_value_t = 3600)]
+    pub ttl_secs: i64,
+    #[arg(long, env = "URNA_VOTER_TOKEN_SECRET", hide_env_values = true)]
+    pub secret: String,
+}
+
+/// Everything `Application::build` needs.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub bind: String,
+    pub database_url: String,
+    pub redis_url: Option<String>,
+    pub demo: bool,
+    pub migrate: bool,
+    pub instance_id: String,
+    pub flush: FlushConfig,
+    pub workers: usize,
+    pub db_max_connections: u32,
+    pub secret_key: Option<SecretString>,
+    pub voter_token_secret: Option<SecretString>,
+    pub secure_cookies: bool,
+}
+
+fn default_instance_id() -> String {
+    std::env::var("FLY_MACHINE_ID")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "local".into())
+}
+
+impl Settings {
+    pub fn from_args(a: ServeArgs) -> anyhow::Result<Self> {
+        let database_url = a.db.url()?;
+        let sqlite = database_url.starts_with("sqlite:");
+        anyhow::ensure!(a.flush_max_votes >= 1, "--flush-max-votes must be at least 1");
+        Ok(Self {
+            bind: a.bind,
+            migrate: a.migrate.unwrap_or(sqlite),
+            database_url,
+            redis_url: a.redis_url,
+            demo: a.demo,
+            instance_id: a.instance_id.unwrap_or_else(default_instance_id),
+            flush: FlushConfig {
+                max_batch: a.flush_max_votes,
+                interval: Duration::from_millis(a.flush_interval_ms),
+                max_pending: a.max_pending.max(1),
+            },
+            workers: a.workers.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)),
+            db_max_connections: a.db_max_connections,
+            secret_key: a.secret_key.map(SecretString::from),
+            voter_token_secret: a.voter_token_secret.map(SecretString::from),
+            secure_cookies: a.secure_cookies,
+        })
+    }
+
+    /// Defaults for tests and embedding: port 0, the given database.
+    pub fn for_tests(database_url: &str) -> Self {
+        Self {
+            bind: "127.0.0.1:0".into(),
+            database_url: database_url.into(),
+            redis_url: None,
+            demo: false,
+            migrate: true,
+            instance_id: "test".into(),
+            flush: FlushConfig { max_batch: 2048, interval: Duration::from_millis(2), max_pending: 50_000 },
+            workers: 2,
+            db_max_connections: 8,
+            secret_key: Some(SecretString::from("test-secret-key")),
+            voter_token_secret: Some(SecretString::from("test-voter-secret")),
+            secure_cookies: false,
+        }
+    }
+}

@@ -1,0 +1,230 @@
+//! Building and running the application: the same code path for `urna serve`
+//! and for the integration tests.
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use actix::Arbiter;
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use migration::{Migrator, MigratorTrait};
+use sea_orm::DatabaseConnection;
+use secrecy::SecretString;
+use tokio::sync::{mpsc, watch};
+
+use crate::actor::ActorDeps;
+use crate::db::{self, ledger::Faults, mutation};
+use crate::domain::{AckMode, NewOption, NewPoll, PollSlug, Visibility, VoterIdentity};
+use crate::registry::Registry;
+use crate::routes;
+use crate::settings::Settings;
+use crate::state::AppState;
+use crate::voter::{ServerKey, random_token};
+
+/// How often each instance applies due schedules and picks up changes made
+/// by other instances.
+const SYNC_INTERVAL: Duration = Duration::from_secs(1);
+/// Expired admin sessions are swept this often (in sync ticks).
+const SESSION_SWEEP_TICKS: u64 = 600;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: web::Data<AppState>,
+    shutdown: watch::Sender<bool>,
+}
+
+/// Connects and brings the schema up to date (or checks that it is).
+pub async fn prepare_database(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
+    let db = db::connect(&settings.database_url, settings.db_max_connections).await?;
+    if settings.migrate {
+        Migrator::up(&db, None).await.context("running migrations")?;
+    } else {
+        let pending = Migrator::get_pending_migrations(&db).await.context("reading migration state")?;
+        anyhow::ensure!(
+            pending.is_empty(),
+            "the database schema is behind ({} migrations pending): run `urna migrate` first",
+            pending.len()
+        );
+    }
+    Ok(db)
+}
+
+async fn seed_demo(db: &DatabaseConnection) -> anyhow::Result<()> {
+    let slug = PollSlug::parse("demo").map_err(anyhow::Error::msg)?;
+    if db::query::all_polls(db).await?.iter().any(|p| p.slug == "demo") {
+        return Ok(());
+    }
+    let option = |label: &str| NewOption { label: label.into(), image_url: None };
+    let new = NewPoll {
+        slug,
+        title: "Who should leave the house?".into(),
+        description: "A demo poll: vote as often as you like.".into(),
+        options: vec![option("Ana"), option("Bruno"), option("Carla")],
+        tracks: crate::domain::default_tracks(),
+        opens_at: None,
+        closes_at: None,
+        results_visibility: Visibility::Live,
+        ack: AckMode::Durable,
+        voter_identity: VoterIdentity::Cookie,
+    };
+    let id = mutation::create_poll(db, &new, "demo").await?;
+    mutation::open_poll(db, id, "demo").await?;
+    tracing::info!("seeded the demo poll at /api/polls/demo");
+    Ok(())
+}
+
+/// Periodic upkeep: schedules, changes from other instances, other shards'
+/// counts, expired sessions. Errors are logged and retried next tick.
+async fn maintain(registry: Arc<Registry>, mut refresh: mpsc::UnboundedReceiver<i64>) {
+    let mut tick = tokio::time::interval(SYNC_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ticks: u64 = 0;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                ticks += 1;
+                if let Err(e) = mutation::apply_schedules(registry.db()).await {
+                    tracing::warn!(error = %e, "applying schedules failed");
+                }
+                if let Err(e) = registry.sync().await {
+                    tracing::warn!(error = %e, "syncing polls failed");
+                }
+                let now = chrono::Utc::now();
+                for entry in registry.all() {
+                    if entry.def.phase_at(now) == crate::domain::Phase::Open {
+                        if let Err(e) = registry.refresh_counters(&entry, false).await {
+                            tracing::warn!(error = %e, poll = entry.def.id, "refreshing counters failed");
+                        }
+                    }
+                }
+                if ticks % SESSION_SWEEP_TICKS == 0 {
+                    if let Err(e) = mutation::delete_expired_sessions(registry.db(), now).await {
+                        tracing::warn!(error = %e, "sweeping sessions failed");
+                    }
+                }
+            }
+            Some(id) = refresh.recv() => {
+                if let Err(e) = mutation::apply_schedules(registry.db()).await {
+                    tracing::warn!(error = %e, "applying schedules failed");
+                }
+                if let Err(e) = registry.reload(id).await {
+                    tracing::warn!(error = %e, poll = id, "reloading poll failed");
+                }
+            }
+        }
+    }
+}
+
+impl Application {
+    /// Connects, migrates, loads every poll and binds the listener (port 0
+    /// picks a free port; `port()` tells which). Must run inside an actix
+    /// system.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let db = prepare_database(&settings).await?;
+        if settings.redis_url.is_some() {
+            tracing::warn!("REDIS_URL is set, but this build fans out in process only; Redis is not used yet");
+        }
+        let server_key = match &settings.secret_key {
+            Some(k) => k.clone(),
+            None => SecretString::from(mutation::ensure_secret(&db, "server_key", &random_token()).await?),
+        };
+        if settings.demo {
+            seed_demo(&db).await?;
+        }
+        let faults = Arc::new(Faults::default());
+        let (refresh_tx, refresh_rx) = mpsc::unbounded_channel();
+        let epoch = chrono::Utc::now().timestamp_millis();
+        let deps = ActorDeps {
+            db: db.clone(),
+            shard: Arc::from(settings.instance_id.as_str()),
+            epoch,
+            flush: settings.flush.clone(),
+            faults: faults.clone(),
+            refresh: refresh_tx,
+        };
+        // One arbiter (thread) hosts every poll actor, shared by all workers.
+        let arbiter = Arbiter::new();
+        let registry = Registry::load(deps, arbiter.handle()).await?;
+        actix_web::rt::spawn(maintain(registry.clone(), refresh_rx));
+
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let state = web::Data::new(AppState {
+            db,
+            registry,
+            server_key: ServerKey::new(server_key),
+            voter_token_secret: settings.voter_token_secret.clone(),
+            secure_cookies: settings.secure_cookies,
+            draining: Arc::new(AtomicBool::new(false)),
+            shutdown: shutdown_rx,
+            faults,
+        });
+
+        let listener = TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;
+        let port = listener.local_addr()?.port();
+        let data = state.clone();
+        let server = HttpServer::new(move || App::new().app_data(data.clone()).configure(routes::configure))
+            .workers(settings.workers)
+            .backlog(4096)
+            .disable_signals()
+            .shutdown_timeout(10)
+            .listen(listener)?
+            .run();
+        tracing::info!(port, instance = %settings.instance_id, database = %db::redact(&settings.database_url), "urna listening");
+        Ok(Self { port, server, state, shutdown: shutdown_tx })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The shared state, for tests that need to reach behind the API.
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then shuts down gracefully: stop
+    /// taking votes, end live streams, flush every actor so each waiting
+    /// request gets its answer, and stop.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let handle = self.server.handle();
+        let state = self.state.clone();
+        let shutdown = self.shutdown;
+        actix_web::rt::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("shutting down: draining votes");
+            state.draining.store(true, Ordering::SeqCst);
+            let _ = shutdown.send(true);
+            state.registry.drain().await;
+            handle.stop(true).await;
+        });
+        self.server.await?;
+        self.state.registry.drain().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {},
+                    _ = tokio::signal::ctrl_c() => {},
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,25 @@
+//! State shared by every HTTP worker, built once before the server starts.
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use sea_orm::DatabaseConnection;
+use secrecy::SecretString;
+use tokio::sync::watch;
+
+use crate::db::ledger::Faults;
+use crate::registry::Registry;
+use crate::voter::ServerKey;
+
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub registry: Arc<Registry>,
+    pub server_key: ServerKey,
+    pub voter_token_secret: Option<SecretString>,
+    /// Set cookies with `Secure` (behind TLS in production).
+    pub secure_cookies: bool,
+    /// Set on SIGTERM: new votes get 503 and `/readyz` fails.
+    pub draining: Arc<AtomicBool>,
+    /// Flips to true on shutdown so live streams end.
+    pub shutdown: watch::Receiver<bool>,
+    pub faults: Arc<Faults>,
+}

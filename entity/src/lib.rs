@@ -1,0 +1,18 @@
+//! SeaORM entities for urna's tables, in generated style: no custom logic
+//! lives here (see `app::db` for queries and mutations).
+//!
+//! # Layout
+//! - `polls`, `poll_options`, `tracks`: a poll and what can be voted on.
+//! - `counters`, `batches`, `voter_marks`: the write side (sharded counters,
+//!   the batch ledger, one-per-voter dedupe marks).
+//! - `admins`, `sessions`, `audit_log`, `app_secrets`: administration.
+pub mod admins;
+pub mod app_secrets;
+pub mod audit_log;
+pub mod batches;
+pub mod counters;
+pub mod poll_options;
+pub mod polls;
+pub mod sessions;
+pub mod tracks;
+pub mod voter_marks;

@@ -1,0 +1,30 @@
+use sea_orm::entity::prelude::*;
+
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "polls")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    #[sea_orm(unique)]
+    pub slug: String,
+    pub title: String,
+    #[sea_orm(column_type = "Text")]
+    pub description: String,
+    pub status: String,
+    pub results_visibility: String,
+    pub ack_mode: String,
+    pub voter_identity: String,
+    pub pow_difficulty: i32,
+    pub opens_at: Option<DateTimeUtc>,
+    pub closes_at: Option<DateTimeUtc>,
+    pub closed_at: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+    #[sea_orm(has_many)]
+    pub options: HasMany<super::poll_options::Entity>,
+    #[sea_orm(has_many)]
+    pub tracks: HasMany<super::tracks::Entity>,
+}
+
+impl ActiveModelBehavior for ActiveModel {}

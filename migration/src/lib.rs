@@ -1,0 +1,27 @@
+//! urna's schema, as SeaORM migrations. Run by `urna migrate`, and at start-up
+//! for the embedded SQLite default.
+//!
+//! # Layout
+//! - `m20261121_110000_create_polls`: polls, their options and tracks.
+//! - `m20261121_110100_create_counters`: the write side — sharded counter rows,
+//!   the batch ledger and one-per-voter dedupe marks.
+//! - `m20261121_110200_create_admins`: admins, sessions, the audit log and
+//!   server-generated secrets.
+pub use sea_orm_migration::prelude::*;
+
+mod m20261121_110000_create_polls;
+mod m20261121_110100_create_counters;
+mod m20261121_110200_create_admins;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261121_110000_create_polls::Migration),
+            Box::new(m20261121_110100_create_counters::Migration),
+            Box::new(m20261121_110200_create_admins::Migration),
+        ]
+    }
+}
