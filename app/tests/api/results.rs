@@ -1,0 +1,107 @@
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, assert_problem, option_ids, voter_token};
+use crate::on_both_backends;
+
+/// Reads SSE events until one satisfies `want`, or fails after 5 s.
+async fn next_matching(
+    stream: &mut (impl futures_util::Stream<Item = Result<bytes::Bytes, awc::error::PayloadError>> + Unpin),
+    buf: &mut String,
+    want: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        while let Some(end) = buf.find("\n\n") {
+            let event: String = buf.drain(..end + 2).collect();
+            if let Some(data) = event.lines().find_map(|l| l.strip_prefix("data: ")) {
+                let v: Value = serde_json::from_str(data).unwrap();
+                if want(&v) {
+                    return v;
+                }
+            }
+        }
+        let chunk = tokio::time::timeout_at(deadline, stream.next())
+            .await
+            .expect("no matching event within 5 s")
+            .expect("stream ended")
+            .unwrap();
+        buf.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+}
+
+async fn live_stream(app: TestApp) {
+    let poll = app.open_poll("live", json!({})).await;
+    let option = option_ids(&poll)[2];
+    let mut res = app.client.get(app.url("/api/polls/live/results/stream")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers().get("content-type").unwrap(), "text/event-stream");
+    let mut buf = String::new();
+    let first = next_matching(&mut res, &mut buf, |_| true).await;
+    assert_eq!(first["total_votes"], 0);
+    for _ in 0..3 {
+        assert_eq!(app.vote("live", json!({ "option_id": option }), &[]).await.status, StatusCode::OK);
+    }
+    let v = next_matching(&mut res, &mut buf, |v| v["total_votes"] == 3).await;
+    assert_eq!(v["tracks"][0]["options"][2]["votes"], 3);
+    assert!(v["as_of"].is_string(), "the snapshot says which commit it reflects");
+}
+on_both_backends!(the_results_stream_pushes_new_totals_after_each_commit, super::live_stream);
+
+async fn weighted(app: TestApp) {
+    let poll = app
+        .open_poll(
+            "bbb",
+            json!({
+                "options": [{"label": "Ana"}, {"label": "Bia"}],
+                "tracks": [
+                    {"name": "unico", "dedupe": "one_per_voter", "weight": 70},
+                    {"name": "torcida", "dedupe": "unlimited", "weight": 30}
+                ],
+                "voter_identity": "token"
+            }),
+        )
+        .await;
+    let [ana, bia] = option_ids(&poll)[..] else { panic!("two options") };
+    // Voto único: 3 for Ana, 1 for Bia (75 / 25).
+    for (i, opt) in [ana, ana, ana, bia].iter().enumerate() {
+        let t = voter_token(&format!("voter{i}"));
+        let a = app.vote("bbb", json!({ "option_id": opt, "track": "unico" }), &[("x-voter-token", &t)]).await;
+        assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    }
+    // Torcida: 1 for Ana, 9 for Bia (10 / 90), by track id this time.
+    let torcida = poll["tracks"][1]["id"].as_i64().unwrap();
+    for opt in std::iter::once(ana).chain(std::iter::repeat_n(bia, 9)) {
+        assert_eq!(app.vote("bbb", json!({ "option_id": opt, "track": torcida }), &[]).await.status, StatusCode::OK);
+    }
+    let r = app.results("bbb").await;
+    assert_eq!(r["total_votes"], 14);
+    assert_eq!(r["tracks"][0]["options"][0]["percent"], 75.0);
+    assert_eq!(r["tracks"][1]["options"][1]["percent"], 90.0);
+    // 0.7 × 75 + 0.3 × 10 = 55.5 for Ana; 0.7 × 25 + 0.3 × 90 = 44.5 for Bia.
+    assert_eq!(r["weighted"][0]["percent"], 55.5);
+    assert_eq!(r["weighted"][1]["percent"], 44.5);
+}
+on_both_backends!(a_seventy_thirty_dual_track_poll_reports_each_track_and_the_weighted_result, super::weighted);
+
+async fn visibility(app: TestApp) {
+    let poll = app.open_poll("secret", json!({ "results_visibility": "after_close" })).await;
+    let (id, option) = (poll["id"].as_i64().unwrap(), option_ids(&poll)[0]);
+    assert_eq!(app.vote("secret", json!({ "option_id": option }), &[]).await.status, StatusCode::OK);
+    assert_problem(&app.get("/api/polls/secret/results", &[]).await, 403, "forbidden");
+    assert_problem(&app.get("/api/polls/secret/results/stream", &[]).await, 403, "forbidden");
+    // An admin may look while it is open.
+    let a = app.get("/api/polls/secret/results", &[("cookie", &app.admin_cookie)]).await;
+    assert_eq!(a.body["total_votes"], 1);
+    app.admin_post(&format!("/api/admin/polls/{id}/close"), &json!({})).await;
+    assert_eq!(app.results("secret").await["total_votes"], 1);
+
+    let hidden = app.open_poll("hidden", json!({ "results_visibility": "admin_only" })).await;
+    let hid = hidden["id"].as_i64().unwrap();
+    app.admin_post(&format!("/api/admin/polls/{hid}/close"), &json!({})).await;
+    assert_problem(&app.get("/api/polls/hidden/results", &[]).await, 403, "forbidden");
+}
+on_both_backends!(results_are_shown_only_as_the_poll_visibility_allows, super::visibility);
