@@ -40,12 +40,13 @@ pub enum VoteOutcome {
     Unavailable,
 }
 
-/// Buffer one vote; `reply` (absent in fast mode) hears how it ended.
+/// Buffer votes; `reply` (absent in fast mode) hears how each ended, in
+/// order. The votes of one message always go out in the same batch.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct CastVote {
-    pub vote: BatchVote,
-    pub reply: Option<oneshot::Sender<VoteOutcome>>,
+pub struct CastVotes {
+    pub votes: Vec<BatchVote>,
+    pub reply: Option<oneshot::Sender<Vec<VoteOutcome>>>,
 }
 
 /// Flush everything buffered and answer when nothing is left in flight.
@@ -65,13 +66,16 @@ pub struct ActorDeps {
     pub refresh: mpsc::UnboundedSender<i64>,
 }
 
+type Reply = (usize, Option<oneshot::Sender<Vec<VoteOutcome>>>);
+
 pub struct PollActor {
     poll_id: i64,
     deps: ActorDeps,
     shared: Arc<PollShared>,
     seq: u64,
     buffer: Vec<BatchVote>,
-    replies: Vec<Option<oneshot::Sender<VoteOutcome>>>,
+    /// One entry per `CastVotes` in the buffer: how many votes, who to tell.
+    replies: Vec<Reply>,
     flushing: bool,
     timer: Option<SpawnHandle>,
     drains: Vec<oneshot::Sender<()>>,
@@ -86,7 +90,7 @@ impl PollActor {
             shared,
             seq: 0,
             buffer: Vec::with_capacity(cap),
-            replies: Vec::with_capacity(cap),
+            replies: Vec::new(),
             flushing: false,
             timer: None,
             drains: Vec::new(),
@@ -141,22 +145,18 @@ impl PollActor {
         }));
     }
 
-    fn finish(&mut self, res: Result<Committed, CommitError>, replies: Vec<Option<oneshot::Sender<VoteOutcome>>>) {
-        match res {
+    fn finish(&mut self, res: Result<Committed, CommitError>, replies: Vec<Reply>) {
+        let outcomes: Vec<VoteOutcome> = match res {
             Ok(c) => {
                 self.shared.publish_commit(&self.deps.shard, c.shard_totals, c.committed_at);
-                let mut rejected = c.outcome.rejected.iter().peekable();
-                for (i, reply) in replies.into_iter().enumerate() {
-                    let outcome = if rejected.peek() == Some(&&(i as u32)) {
-                        rejected.next();
-                        VoteOutcome::Duplicate
-                    } else {
-                        VoteOutcome::Recorded
-                    };
-                    if let Some(r) = reply {
-                        let _ = r.send(outcome);
+                let n: usize = replies.iter().map(|r| r.0).sum();
+                let mut outcomes = vec![VoteOutcome::Recorded; n];
+                for i in c.outcome.rejected {
+                    if let Some(o) = outcomes.get_mut(i as usize) {
+                        *o = VoteOutcome::Duplicate;
                     }
                 }
+                outcomes
             }
             Err(e) => {
                 let outcome = match e {
@@ -166,13 +166,19 @@ impl PollActor {
                     }
                     _ => VoteOutcome::Unavailable,
                 };
-                let fast = replies.iter().filter(|r| r.is_none()).count();
+                let fast: usize = replies.iter().filter(|r| r.1.is_none()).map(|r| r.0).sum();
                 if fast > 0 {
                     tracing::error!(poll = self.poll_id, votes = fast, ?outcome, "fast-mode votes dropped");
                 }
-                for r in replies.into_iter().flatten() {
-                    let _ = r.send(outcome);
-                }
+                vec![outcome; replies.iter().map(|r| r.0).sum()]
+            }
+        };
+        let mut rest = outcomes.as_slice();
+        for (n, reply) in replies {
+            let (mine, tail) = rest.split_at(n.min(rest.len()));
+            rest = tail;
+            if let Some(r) = reply {
+                let _ = r.send(mine.to_vec());
             }
         }
     }
@@ -217,12 +223,12 @@ impl Actor for PollActor {
     }
 }
 
-impl Handler<CastVote> for PollActor {
+impl Handler<CastVotes> for PollActor {
     type Result = ();
 
-    fn handle(&mut self, msg: CastVote, ctx: &mut Self::Context) {
-        self.buffer.push(msg.vote);
-        self.replies.push(msg.reply);
+    fn handle(&mut self, msg: CastVotes, ctx: &mut Self::Context) {
+        self.replies.push((msg.votes.len(), msg.reply));
+        self.buffer.extend(msg.votes);
         if self.buffer.len() >= self.deps.flush.max_batch {
             self.flush(ctx);
         } else {

@@ -8,6 +8,7 @@
 //! - `domain`: validated domain types (`PollSlug`, `PollDef`, phases).
 //! - `registry`: every poll in memory, its actor and its published results.
 //! - `actor`: the per-poll actor that buffers votes and group-commits them.
+//! - `outbox`: per-worker coalescing of votes on their way to an actor.
 //! - `results`: the read model and the snapshot readers get.
 //! - `db`: queries, admin mutations, and the batch ledger transaction.
 //! - `voter`: voter tokens, anonymous cookies, keyed hashes.
@@ -19,6 +20,7 @@ pub mod auth;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod outbox;
 pub mod registry;
 pub mod results;
 pub mod routes;

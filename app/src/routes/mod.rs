@@ -69,14 +69,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::PathConfig::default().error_handler(path_error))
         .app_data(web::QueryConfig::default().error_handler(query_error))
         .app_data(json(MAX_JSON_BYTES))
-        .service(resource("/healthz").route(web::get().to(health::healthz)))
-        .service(resource("/readyz").route(web::get().to(health::readyz)))
-        .service(resource("/api/polls/{slug}").route(web::get().to(polls::get_poll)))
+        // The vote route first: routes are tried in order, and each dynamic
+        // one costs a pattern match.
         .service(
             resource("/api/polls/{slug}/votes")
                 .app_data(json(MAX_VOTE_BYTES))
                 .route(web::post().to(votes::cast_vote)),
         )
+        .service(resource("/healthz").route(web::get().to(health::healthz)))
+        .service(resource("/readyz").route(web::get().to(health::readyz)))
+        .service(resource("/api/polls/{slug}").route(web::get().to(polls::get_poll)))
         .service(resource("/api/polls/{slug}/results").route(web::get().to(results::get_results)))
         .service(resource("/api/polls/{slug}/results/stream").route(web::get().to(results::stream_results)))
         .service(resource("/api/admin/login").route(web::post().to(admin::session::login)))

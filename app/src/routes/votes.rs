@@ -7,10 +7,11 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
-use crate::actor::{CastVote, VoteOutcome};
+use crate::actor::VoteOutcome;
 use crate::db::ledger::BatchVote;
 use crate::domain::{AckMode, Dedupe, Phase, PollDef, TrackDef, VoterIdentity};
 use crate::error::ApiError;
+use crate::outbox;
 use crate::routes::polls::public_poll;
 use crate::state::AppState;
 use crate::voter::{self, CredentialError, VOTER_COOKIE, VOTER_TOKEN_HEADER, VoterKind};
@@ -121,10 +122,7 @@ pub async fn cast_vote(
         (Some(tx), Some(rx))
     };
     let vote = BatchVote { option_id: body.option_id, track_id: track.id, voter };
-    if state.registry.actor(&entry).try_send(CastVote { vote, reply: tx }).is_err() {
-        pending.fetch_sub(1, Ordering::AcqRel);
-        return Err(ApiError::Unavailable("vote queue is full; retry shortly".into()));
-    }
+    outbox::submit(&state.registry, &entry, vote, tx);
     let answer = |status| VoteAnswer { status, poll: &def.slug, option_id: body.option_id, track: &track.name };
     let Some(rx) = rx else {
         return Ok(HttpResponse::Accepted().json(answer("accepted")));

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# urna's benchmark: starts the release server on Postgres and measures, in
+# one run on this machine, with the load generator on the same machine:
+#   1. GET /healthz            — the HTTP ceiling (wrk, 1000 connections)
+#   2. POST …/votes            — durable votes (same wrk, same connections)
+#   3. naive design            — one UPDATE … votes = votes + 1 per vote (pgbench)
+#   4. p99 latency at half the BBB peak (12,500 votes/s, oha at a fixed rate
+#      with latency correction)
+# and writes the table into docs/BENCHMARKS.md. Targets only 127.0.0.1;
+# every run is bounded in time.
+#
+# Usage: bash bench/bench.sh [seconds per run, default 10]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/services.sh
+DURATION="${1:-10}"
+CONNECTIONS=1000
+HALF_PEAK=12500
+PORT=3100
+BASE="http://127.0.0.1:$PORT"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/urna-target}"
+
+command -v wrk >/dev/null || apt_install wrk
+command -v pgbench >/dev/null || apt_install postgresql-contrib
+if ! command -v oha >/dev/null; then
+  echo "installing oha (load generator with latency correction)…"
+  cargo install oha --version 1.16.0 --locked
+fi
+cargo build --release --locked -p app
+URNA="$CARGO_TARGET_DIR/release/urna"
+
+# A fresh database for the run.
+DB_URL="${URNA_TEST_PG_URL%/*}/urna_bench"
+psql "$URNA_TEST_PG_URL" -qc "DROP DATABASE IF EXISTS urna_bench WITH (FORCE)"
+psql "$URNA_TEST_PG_URL" -qc "CREATE DATABASE urna_bench"
+"$URNA" migrate --database-url "$DB_URL" >/dev/null
+URNA_ADMIN_PASSWORD="benchmark password" "$URNA" create-admin --database-url "$DB_URL" bench >/dev/null
+
+ulimit -n 65536 2>/dev/null || true
+LOG=$(mktemp)
+RUST_LOG=warn "$URNA" serve --database-url "$DB_URL" --bind "127.0.0.1:$PORT" --instance-id bench >"$LOG" 2>&1 &
+SERVER=$!
+cleanup() { kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; rm -f "$LOG"; }
+trap cleanup EXIT
+for _ in $(seq 1 50); do curl -sf "$BASE/healthz" >/dev/null && break; sleep 0.2; done
+
+JAR=$(mktemp)
+CSRF=$(curl -sf -c "$JAR" -H 'content-type: application/json' \
+  -d '{"username":"bench","password":"benchmark password"}' "$BASE/api/admin/login" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["csrf_token"])')
+admin() { curl -sf -b "$JAR" -H "x-csrf-token: $CSRF" -H 'content-type: application/json' "$@"; }
+POLL=$(admin -d '{"slug":"bench","title":"Benchmark","options":[{"label":"A"},{"label":"B"},{"label":"C"}]}' "$BASE/api/admin/polls")
+POLL_ID=$(echo "$POLL" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+OPTIONS=$(echo "$POLL" | python3 -c 'import json,sys; print(",".join(str(o["id"]) for o in json.load(sys.stdin)["options"]))')
+admin -X POST "$BASE/api/admin/polls/$POLL_ID/open" >/dev/null
+rm -f "$JAR"
+
+field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
+run_wrk() { # mode path
+  URNA_BENCH_MODE="$1" URNA_BENCH_OPTIONS="$OPTIONS" wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s \
+    -s bench/wrk.lua "$BASE$2" | grep '^URNA'
+}
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$SERVER/status"; }
+
+echo "warming up…"
+URNA_BENCH_MODE=vote URNA_BENCH_OPTIONS="$OPTIONS" wrk -t2 -c100 -d2s -s bench/wrk.lua "$BASE/api/polls/bench/votes" >/dev/null
+counted_before=$(psql "$DB_URL" -Atc "select coalesce(sum(votes),0) from counters where poll_id=$POLL_ID")
+
+echo "1/4 ceiling: GET /healthz"
+CEIL=$(run_wrk get /healthz)
+echo "  $CEIL"
+echo "2/4 votes: POST /api/polls/bench/votes"
+VOTE=$(run_wrk vote /api/polls/bench/votes)
+echo "  $VOTE"
+sleep 1
+RSS_AFTER=$(rss_kb)
+counted=$(( $(psql "$DB_URL" -Atc "select coalesce(sum(votes),0) from counters where poll_id=$POLL_ID") - counted_before ))
+batches=$(psql "$DB_URL" -Atc "select count(*), round(avg(votes)) from batches where poll_id=$POLL_ID" | tr '|' ' ')
+
+echo "3/4 naive: one UPDATE per vote (pgbench, 64 clients)"
+psql "$DB_URL" -qc "CREATE TABLE naive_counters (id int primary key, votes bigint not null default 0); INSERT INTO naive_counters (id) VALUES (1),(2),(3);"
+NAIVE_TPS=$(pgbench -n -c 64 -j 2 -T "$DURATION" -M prepared -f bench/naive.sql "$DB_URL" 2>/dev/null |
+  sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)
+NAIVE_TPS=${NAIVE_TPS%.*}
+echo "  naive tps=$NAIVE_TPS"
+
+echo "4/4 latency at $HALF_PEAK votes/s (oha, latency-corrected)"
+OHA_JSON=$(mktemp)
+oha -z "${DURATION}s" -c 500 -q "$HALF_PEAK" --latency-correction --no-tui --output-format json \
+  -m POST -T application/json -d "{\"option_id\":${OPTIONS%%,*}}" "$BASE/api/polls/bench/votes" >"$OHA_JSON"
+read -r HALF_RPS HALF_P50 HALF_P99 HALF_OK <<<"$(python3 - "$OHA_JSON" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+s, p = d["summary"], d["latencyPercentiles"]
+codes = d.get("statusCodeDistribution", {})
+print(f'{s["requestsPerSec"]:.0f} {p["p50"]*1000:.2f} {p["p99"]*1000:.2f} {codes.get("200", 0)}')
+PY
+)"
+rm -f "$OHA_JSON"
+echo "  rps=$HALF_RPS p50=${HALF_P50}ms p99=${HALF_P99}ms"
+
+CEIL_RPS=$(echo "$CEIL" | field rps); VOTE_RPS=$(echo "$VOTE" | field rps)
+VOTE_OK=$(echo "$VOTE" | field ok); VOTE_OTHER=$(echo "$VOTE" | field other)
+ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
+R_CEIL=$(ratio "$VOTE_RPS" "$CEIL_RPS"); R_NAIVE=$(ratio "$VOTE_RPS" "$NAIVE_TPS")
+
+cat > docs/BENCHMARKS.md <<MD
+# Benchmarks
+
+Written by \`bash bench/bench.sh\` on $(date -u +%Y-%m-%d) at commit \`$(git rev-parse --short HEAD)\`,
+on $(nproc) cores / $(free -g | awk '/Mem:/ {print $2}') GiB, with the load generator on the same machine
+(it takes a share of the same $(nproc) cores). Release build, Postgres $(psql "$DB_URL" -Atc 'show server_version' | cut -d' ' -f1)
+with \`synchronous_commit = $(psql "$DB_URL" -Atc 'show synchronous_commit')\` and \`fsync = $(psql "$DB_URL" -Atc 'show fsync')\`:
+every vote counted here was on disk before its \`200\`. ${DURATION} s per run; ratios come from this one run.
+
+| run | load generator | requests/s | p50 | p99 | notes |
+| --- | --- | ---: | ---: | ---: | --- |
+| \`GET /healthz\` (HTTP ceiling) | wrk, $CONNECTIONS connections | $CEIL_RPS | $(echo "$CEIL" | field p50_ms) ms | $(echo "$CEIL" | field p99_ms) ms | |
+| \`POST /api/polls/{slug}/votes\`, durable | wrk, $CONNECTIONS connections | **$VOTE_RPS** | $(echo "$VOTE" | field p50_ms) ms | $(echo "$VOTE" | field p99_ms) ms | $VOTE_OK × 200, $VOTE_OTHER other |
+| naive: one \`UPDATE … votes = votes + 1\` per vote | pgbench, 64 clients, no HTTP | $NAIVE_TPS | | | |
+| votes at a fixed $HALF_PEAK/s (half the BBB peak) | oha, 500 connections, latency-corrected | $HALF_RPS | $HALF_P50 ms | **$HALF_P99 ms** | $HALF_OK × 200 |
+
+- Vote throughput / HTTP ceiling: **$R_CEIL** (target ≥ 0.6)
+- Vote throughput / naive design: **$R_NAIVE** (target ≥ 10)
+- BBB 2020 national peak: ~25,000 votes/s.
+- Reconciliation of run 2: wrk saw $VOTE_OK votes answered 200; the counters grew by $counted.
+  Votes answered after wrk stopped reading are counted but not seen by wrk, so counted ≥ acknowledged.
+- Batches written during the whole run, and their mean size: $batches.
+- Server memory (RSS) after the vote run: $((RSS_AFTER / 1024)) MiB.
+
+The naive row runs pgbench straight against Postgres, without HTTP in front: it is an
+upper bound for a design that does one UPDATE per vote.
+MD
+echo "wrote docs/BENCHMARKS.md"
+cat docs/BENCHMARKS.md
