@@ -6,6 +6,11 @@ use secrecy::SecretString;
 use urna::settings::{Cli, Command};
 use urna::{Application, Settings, db, voter};
 
+// glibc malloc showed up as ~9% of the vote path's CPU under load: requests,
+// parcels and answers are allocated on one thread and freed on another.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn"));

@@ -93,17 +93,15 @@ async fn maintain(registry: Arc<Registry>, mut refresh: mpsc::UnboundedReceiver<
                     tracing::warn!(error = %e, "syncing polls failed");
                 }
                 let now = chrono::Utc::now();
-                for entry in registry.all() {
-                    if entry.def.phase_at(now) == crate::domain::Phase::Open {
-                        if let Err(e) = registry.refresh_counters(&entry, false).await {
-                            tracing::warn!(error = %e, poll = entry.def.id, "refreshing counters failed");
-                        }
+                for entry in registry.all().iter().filter(|e| e.def.phase_at(now) == crate::domain::Phase::Open) {
+                    if let Err(e) = registry.refresh_counters(entry, false).await {
+                        tracing::warn!(error = %e, poll = entry.def.id, "refreshing counters failed");
                     }
                 }
-                if ticks % SESSION_SWEEP_TICKS == 0 {
-                    if let Err(e) = mutation::delete_expired_sessions(registry.db(), now).await {
-                        tracing::warn!(error = %e, "sweeping sessions failed");
-                    }
+                if ticks.is_multiple_of(SESSION_SWEEP_TICKS)
+                    && let Err(e) = mutation::delete_expired_sessions(registry.db(), now).await
+                {
+                    tracing::warn!(error = %e, "sweeping sessions failed");
                 }
             }
             Some(id) = refresh.recv() => {

@@ -147,10 +147,11 @@ async fn insert_marks(txn: &impl ConnectionTrait, poll_id: i64, votes: &[BatchVo
     let mut first: BTreeMap<(i64, [u8; 32]), u32> = BTreeMap::new();
     for (i, v) in votes.iter().enumerate() {
         if let Some(h) = v.voter {
-            if first.contains_key(&(v.track_id, h)) {
-                rejected.push(i as u32);
-            } else {
-                first.insert((v.track_id, h), i as u32);
+            match first.entry((v.track_id, h)) {
+                std::collections::btree_map::Entry::Occupied(_) => rejected.push(i as u32),
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    e.insert(i as u32);
+                }
             }
         }
     }
