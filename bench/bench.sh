@@ -104,6 +104,11 @@ VOTE_OK=$(echo "$VOTE" | field ok); VOTE_OTHER=$(echo "$VOTE" | field other)
 ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
 R_CEIL=$(ratio "$VOTE_RPS" "$CEIL_RPS"); R_NAIVE=$(ratio "$VOTE_RPS" "$NAIVE_TPS")
 
+# Everything below this marker in docs/BENCHMARKS.md is hand-written analysis
+# and survives a new run.
+MARKER='<!-- analysis: kept by bench.sh -->'
+KEPT=$(sed -n "/^$MARKER\$/,\$p" docs/BENCHMARKS.md 2>/dev/null || true)
+[ -n "$KEPT" ] || KEPT="$MARKER"
 cat > docs/BENCHMARKS.md <<MD
 # Benchmarks
 
@@ -130,6 +135,8 @@ every vote counted here was on disk before its \`200\`. ${DURATION} s per run; r
 
 The naive row runs pgbench straight against Postgres, without HTTP in front: it is an
 upper bound for a design that does one UPDATE per vote.
+
+$KEPT
 MD
 echo "wrote docs/BENCHMARKS.md"
 cat docs/BENCHMARKS.md
