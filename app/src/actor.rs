@@ -64,6 +64,8 @@ pub struct ActorDeps {
     pub faults: Arc<Faults>,
     /// Asks the registry to re-read a poll the database says has changed.
     pub refresh: mpsc::UnboundedSender<i64>,
+    /// Cross-instance fan-out, when Redis is configured.
+    pub bus: Option<crate::bus::Bus>,
 }
 
 type Reply = (usize, Option<oneshot::Sender<Vec<VoteOutcome>>>);
@@ -148,6 +150,9 @@ impl PollActor {
     fn finish(&mut self, res: Result<Committed, CommitError>, replies: Vec<Reply>) {
         let outcomes: Vec<VoteOutcome> = match res {
             Ok(c) => {
+                if let Some(bus) = &self.deps.bus {
+                    bus.results(self.poll_id, &c.shard_totals, c.committed_at);
+                }
                 self.shared.publish_commit(&self.deps.shard, c.shard_totals, c.committed_at);
                 let n: usize = replies.iter().map(|r| r.0).sum();
                 let mut outcomes = vec![VoteOutcome::Recorded; n];
@@ -217,10 +222,6 @@ async fn commit_with_retry(
 
 impl Actor for PollActor {
     type Context = Context<Self>;
-
-    fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.set_mailbox_capacity(self.deps.flush.max_pending + 1024);
-    }
 }
 
 impl Handler<CastVotes> for PollActor {

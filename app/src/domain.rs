@@ -76,7 +76,7 @@ string_enum!(
 );
 
 /// One option of a poll.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OptionDef {
     pub id: i64,
     pub label: String,
@@ -85,7 +85,7 @@ pub struct OptionDef {
 }
 
 /// One track of a poll.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrackDef {
     pub id: i64,
     pub name: String,
@@ -95,7 +95,7 @@ pub struct TrackDef {
 }
 
 /// Everything the vote path needs to know about a poll, held in memory.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PollDef {
     pub id: i64,
     pub slug: String,

@@ -10,6 +10,7 @@
 //! - `actor`: the per-poll actor that buffers votes and group-commits them.
 //! - `outbox`: per-worker coalescing of votes on their way to an actor.
 //! - `results`: the read model and the snapshot readers get.
+//! - `bus`: cross-instance fan-out through Redis pub/sub.
 //! - `db`: queries, admin mutations, and the batch ledger transaction.
 //! - `voter`: voter tokens, anonymous cookies, keyed hashes.
 //! - `auth`: admin passwords, sessions, CSRF.
@@ -17,6 +18,7 @@
 //! - `state`: what every worker shares.
 pub mod actor;
 pub mod auth;
+pub mod bus;
 pub mod db;
 pub mod domain;
 pub mod error;

@@ -15,6 +15,9 @@ use crate::db::query;
 use crate::domain::PollDef;
 use crate::results::{Published, ReadModel};
 
+/// Mailbox room beyond `max_pending`, for `Drain` and other control messages.
+const MAILBOX_SLACK: usize = 1024;
+
 /// State of a poll that outlives edits of its definition.
 pub struct PollShared {
     poll_id: i64,
@@ -49,6 +52,15 @@ impl PollShared {
         self.republish(&read);
     }
 
+    /// Folds in another instance's totals, received through Redis.
+    pub fn apply_remote(&self, shard: &str, totals: Vec<(i64, i64, i64)>, at: DateTime<Utc>) {
+        let mut read = self.read_model();
+        let changed = read.set_counts(shard, totals) | read.advance_as_of(Some(at));
+        if changed {
+            self.republish(&read);
+        }
+    }
+
     /// Latest published results.
     pub fn results(&self) -> Arc<Published> {
         self.results.borrow().clone()
@@ -80,16 +92,29 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// Loads every poll and its counters from the database.
+    /// Loads every poll (from the Redis cache when there is one, else from
+    /// the database) and its counters from the database.
     pub async fn load(deps: ActorDeps, arbiter: ArbiterHandle) -> anyhow::Result<Arc<Self>> {
         let reg = Arc::new(Self { maps: RwLock::new(Maps::default()), deps, arbiter });
-        for def in query::all_polls(&reg.deps.db).await? {
+        let cached = match &reg.deps.bus {
+            Some(bus) => bus.cached_polls().await.unwrap_or_else(|e| {
+                tracing::info!(error = %e, "no poll cache in Redis; reading polls from the database");
+                Vec::new()
+            }),
+            None => Vec::new(),
+        };
+        let defs = if cached.is_empty() { query::all_polls(&reg.deps.db).await? } else { cached };
+        for def in defs {
             reg.upsert(def);
         }
         for entry in reg.all() {
             reg.refresh_counters(&entry, true).await?;
         }
         Ok(reg)
+    }
+
+    pub fn bus(&self) -> Option<&crate::bus::Bus> {
+        self.deps.bus.as_ref()
     }
 
     pub fn db(&self) -> &DatabaseConnection {
@@ -154,8 +179,11 @@ impl Registry {
         if let Some(old_slug) = maps.by_id.insert(def.id, def.slug.clone()) {
             maps.by_slug.remove(&old_slug);
         }
-        maps.by_slug.insert(def.slug.clone(), PollEntry { def, shared: shared.clone() });
+        maps.by_slug.insert(def.slug.clone(), PollEntry { def: def.clone(), shared: shared.clone() });
         drop(maps);
+        if let Some(bus) = &self.deps.bus {
+            bus.cache(def);
+        }
         shared.republish(&shared.read_model());
     }
 
@@ -164,6 +192,31 @@ impl Registry {
         if let Some(slug) = maps.by_id.remove(&id) {
             maps.by_slug.remove(&slug);
         }
+        drop(maps);
+        if let Some(bus) = &self.deps.bus {
+            bus.uncache(id);
+        }
+    }
+
+    /// Re-reads a poll this instance just changed in the database and tells
+    /// the other instances to do the same.
+    pub async fn announce(&self, id: i64) -> anyhow::Result<()> {
+        self.reload(id).await?;
+        if let Some(bus) = &self.deps.bus {
+            bus.poll_changed(id);
+        }
+        Ok(())
+    }
+
+    /// Re-reads whatever may have been missed while Redis was away: changed
+    /// polls and other instances' counts.
+    pub async fn catch_up(&self) -> anyhow::Result<()> {
+        self.sync().await?;
+        let now = Utc::now();
+        for entry in self.all().iter().filter(|e| e.def.phase_at(now) == crate::domain::Phase::Open) {
+            self.refresh_counters(entry, false).await?;
+        }
+        Ok(())
     }
 
     /// Re-reads one poll from the database.
@@ -225,7 +278,17 @@ impl Registry {
                 let deps = self.deps.clone();
                 let shared = entry.shared.clone();
                 let poll_id = entry.shared.poll_id;
-                PollActor::start_in_arbiter(&self.arbiter, move |_| PollActor::new(poll_id, deps, shared))
+                // The mailbox gets its capacity before the first message can
+                // arrive: `start_in_arbiter` would open it at actix's default
+                // of 16 until the actor runs, and a burst of votes right
+                // after the actor's start would find it full.
+                let (tx, rx) = actix::dev::channel::channel(deps.flush.max_pending + MAILBOX_SLACK);
+                self.arbiter.spawn_fn(move || {
+                    let ctx = Context::with_receiver(rx);
+                    let fut = ctx.into_future(PollActor::new(poll_id, deps, shared));
+                    actix::spawn(fut);
+                });
+                Addr::new(tx)
             })
             .clone()
     }

@@ -60,6 +60,14 @@ pub struct ServeArgs {
     /// Redis URL for cross-instance cache and fan-out; without it both are in process.
     #[arg(long, env = "REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
+    /// Prefix of urna's Redis keys and channels (several deployments may
+    /// share one Redis).
+    #[arg(long, env = "URNA_REDIS_PREFIX", default_value = "urna")]
+    pub redis_prefix: String,
+    /// How often each instance re-reads poll changes (and, without Redis,
+    /// other instances' counts) from the database.
+    #[arg(long, env = "URNA_SYNC_INTERVAL_MS", default_value_t = 1000)]
+    pub sync_interval_ms: u64,
     /// Seed an open demo poll (`/api/polls/demo`) if there is none.
     #[arg(long, env = "URNA_DEMO")]
     pub demo: bool,
@@ -124,6 +132,8 @@ pub struct Settings {
     pub bind: String,
     pub database_url: String,
     pub redis_url: Option<String>,
+    pub redis_prefix: String,
+    pub sync_interval: Duration,
     pub demo: bool,
     pub migrate: bool,
     pub instance_id: String,
@@ -154,6 +164,8 @@ impl Settings {
             migrate: a.migrate.unwrap_or(sqlite),
             database_url,
             redis_url: a.redis_url,
+            redis_prefix: a.redis_prefix,
+            sync_interval: Duration::from_millis(a.sync_interval_ms.max(100)),
             demo: a.demo,
             instance_id: a.instance_id.unwrap_or_else(default_instance_id),
             flush: FlushConfig {
@@ -175,6 +187,8 @@ impl Settings {
             bind: "127.0.0.1:0".into(),
             database_url: database_url.into(),
             redis_url: None,
+            redis_prefix: "urna".into(),
+            sync_interval: Duration::from_secs(1),
             demo: false,
             migrate: true,
             instance_id: "test".into(),

@@ -15,6 +15,7 @@ use secrecy::SecretString;
 use tokio::sync::{mpsc, watch};
 
 use crate::actor::ActorDeps;
+use crate::bus::Bus;
 use crate::db::{self, ledger::Faults, mutation};
 use crate::domain::{AckMode, NewOption, NewPoll, PollSlug, Visibility, VoterIdentity};
 use crate::registry::Registry;
@@ -23,11 +24,11 @@ use crate::settings::Settings;
 use crate::state::AppState;
 use crate::voter::{ServerKey, random_token};
 
-/// How often each instance applies due schedules and picks up changes made
-/// by other instances.
-const SYNC_INTERVAL: Duration = Duration::from_secs(1);
 /// Expired admin sessions are swept this often (in sync ticks).
 const SESSION_SWEEP_TICKS: u64 = 600;
+/// With Redis healthy, other instances' counts still get re-read from the
+/// database this often (in sync ticks), as a safety net for lost messages.
+const COUNTER_RESYNC_TICKS: u64 = 10;
 
 pub struct Application {
     port: u16,
@@ -78,22 +79,22 @@ async fn seed_demo(db: &DatabaseConnection) -> anyhow::Result<()> {
 
 /// Periodic upkeep: schedules, changes from other instances, other shards'
 /// counts, expired sessions. Errors are logged and retried next tick.
-async fn maintain(registry: Arc<Registry>, mut refresh: mpsc::UnboundedReceiver<i64>) {
-    let mut tick = tokio::time::interval(SYNC_INTERVAL);
+async fn maintain(registry: Arc<Registry>, mut refresh: mpsc::UnboundedReceiver<i64>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut ticks: u64 = 0;
     loop {
         tokio::select! {
             _ = tick.tick() => {
                 ticks += 1;
-                if let Err(e) = mutation::apply_schedules(registry.db()).await {
-                    tracing::warn!(error = %e, "applying schedules failed");
-                }
+                apply_schedules(&registry).await;
                 if let Err(e) = registry.sync().await {
                     tracing::warn!(error = %e, "syncing polls failed");
                 }
                 let now = chrono::Utc::now();
-                for entry in registry.all().iter().filter(|e| e.def.phase_at(now) == crate::domain::Phase::Open) {
+                let fanout_ok = registry.bus().is_some_and(|b| b.healthy());
+                let counts_due = !fanout_ok || ticks.is_multiple_of(COUNTER_RESYNC_TICKS);
+                for entry in registry.all().iter().filter(|e| counts_due && e.def.phase_at(now) == crate::domain::Phase::Open) {
                     if let Err(e) = registry.refresh_counters(entry, false).await {
                         tracing::warn!(error = %e, poll = entry.def.id, "refreshing counters failed");
                     }
@@ -105,14 +106,26 @@ async fn maintain(registry: Arc<Registry>, mut refresh: mpsc::UnboundedReceiver<
                 }
             }
             Some(id) = refresh.recv() => {
-                if let Err(e) = mutation::apply_schedules(registry.db()).await {
-                    tracing::warn!(error = %e, "applying schedules failed");
-                }
+                apply_schedules(&registry).await;
                 if let Err(e) = registry.reload(id).await {
                     tracing::warn!(error = %e, poll = id, "reloading poll failed");
                 }
             }
         }
+    }
+}
+
+/// Writes down due schedule transitions and announces them.
+async fn apply_schedules(registry: &Registry) {
+    match mutation::apply_schedules(registry.db()).await {
+        Ok(changed) => {
+            for id in changed {
+                if let Err(e) = registry.announce(id).await {
+                    tracing::warn!(error = %e, poll = id, "announcing a schedule change failed");
+                }
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "applying schedules failed"),
     }
 }
 
@@ -122,9 +135,6 @@ impl Application {
     /// system.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let db = prepare_database(&settings).await?;
-        if settings.redis_url.is_some() {
-            tracing::warn!("REDIS_URL is set, but this build fans out in process only; Redis is not used yet");
-        }
         let server_key = match &settings.secret_key {
             Some(k) => k.clone(),
             None => SecretString::from(mutation::ensure_secret(&db, "server_key", &random_token()).await?),
@@ -135,6 +145,10 @@ impl Application {
         let faults = Arc::new(Faults::default());
         let (refresh_tx, refresh_rx) = mpsc::unbounded_channel();
         let epoch = chrono::Utc::now().timestamp_millis();
+        let bus = match &settings.redis_url {
+            Some(url) => Some(Bus::start(url, &settings.redis_prefix, &settings.instance_id, epoch).context("configuring Redis")?),
+            None => None,
+        };
         let deps = ActorDeps {
             db: db.clone(),
             shard: Arc::from(settings.instance_id.as_str()),
@@ -142,11 +156,15 @@ impl Application {
             flush: settings.flush.clone(),
             faults: faults.clone(),
             refresh: refresh_tx,
+            bus: bus.clone(),
         };
         // One arbiter (thread) hosts every poll actor, shared by all workers.
         let arbiter = Arbiter::new();
         let registry = Registry::load(deps, arbiter.handle()).await?;
-        actix_web::rt::spawn(maintain(registry.clone(), refresh_rx));
+        actix_web::rt::spawn(maintain(registry.clone(), refresh_rx, settings.sync_interval));
+        if let Some(bus) = bus {
+            actix_web::rt::spawn(bus.subscribe_loop(registry.clone()));
+        }
 
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let state = web::Data::new(AppState {

@@ -311,8 +311,8 @@ pub async fn close_poll(
 
 /// Writes down schedule transitions that are due, by the database's clock.
 /// Every instance runs this; the guarded UPDATE lets exactly one win each
-/// transition, and that one writes the audit row. Returns how many changed.
-pub async fn apply_schedules(db: &DatabaseConnection) -> Result<usize, MutationError> {
+/// transition, and that one writes the audit row. Returns the polls it changed.
+pub async fn apply_schedules(db: &DatabaseConnection) -> Result<Vec<i64>, MutationError> {
     let candidates: Vec<PollDef> = query::all_polls(db)
         .await?
         .into_iter()
@@ -320,10 +320,10 @@ pub async fn apply_schedules(db: &DatabaseConnection) -> Result<usize, MutationE
         .filter(|p| p.opens_at.is_some() || p.closes_at.is_some())
         .collect();
     if candidates.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
     let now = db_now(db).await?;
-    let mut changed = 0;
+    let mut changed = Vec::new();
     for p in candidates {
         let (to, action) = match phase_of(p.status, p.opens_at, p.closes_at, now) {
             Phase::Closed => (PollStatus::Closed, "poll.close"),
@@ -341,7 +341,7 @@ pub async fn apply_schedules(db: &DatabaseConnection) -> Result<usize, MutationE
         }
         if upd.exec(&txn).await?.rows_affected == 1 {
             append_audit(&txn, "scheduler", action, &format!("poll:{}", p.id), serde_json::json!({ "by": "schedule" })).await?;
-            changed += 1;
+            changed.push(p.id);
         }
         txn.commit().await?;
     }

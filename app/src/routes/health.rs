@@ -13,9 +13,17 @@ pub async fn healthz() -> HttpResponse {
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let draining = state.draining.load(Ordering::Relaxed);
     let database = crate::db::ping(&state.db).await;
+    // Redis is not on the durability path: without it this instance still
+    // takes votes, so it stays ready and reports the degradation.
+    let redis = match state.registry.bus() {
+        None => "disabled",
+        Some(bus) if bus.healthy() => "ok",
+        Some(_) => "degraded",
+    };
     let body = serde_json::json!({
         "ready": database && !draining,
         "database": if database { "ok" } else { "unreachable" },
+        "redis": redis,
         "draining": draining,
         "pending_votes": state.registry.pending_votes(),
     });

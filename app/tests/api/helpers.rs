@@ -81,7 +81,7 @@ pub struct TestApp {
     pub client: Client,
     pub admin_cookie: String,
     pub csrf: String,
-    _db: DbGuard,
+    _db: std::rc::Rc<DbGuard>,
 }
 
 /// A JSON answer: status, headers of interest, body.
@@ -95,7 +95,51 @@ pub struct Answer {
 }
 
 pub async fn spawn_app(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> TestApp {
-    let (url, guard) = match backend {
+    let (url, guard) = fresh_database(backend).await;
+    let app = start_instance(&url, std::rc::Rc::new(guard), tweak).await;
+    let hash = urna::auth::hash_password(ADMIN_PASSWORD).unwrap();
+    urna::db::mutation::create_admin(&app.state.db, ADMIN, &hash, "admin").await.unwrap();
+    app.logged_in().await
+}
+
+/// Several instances on one fresh Postgres database and one Redis, each its
+/// own shard, with a key prefix of their own.
+pub async fn spawn_cluster(n: usize, redis_url: &str, tweak: impl Fn(&mut Settings)) -> Vec<TestApp> {
+    let (url, guard) = fresh_database(Backend::Postgres).await;
+    let guard = std::rc::Rc::new(guard);
+    let prefix = format!("urna-test-{}", hex::encode(urna::voter::random_bytes::<6>()));
+    let mut apps = Vec::new();
+    for i in 0..n {
+        let app = start_instance(&url, guard.clone(), |s| {
+            s.instance_id = format!("node-{i}");
+            s.redis_url = Some(redis_url.to_owned());
+            s.redis_prefix = prefix.clone();
+            tweak(s);
+        })
+        .await;
+        if i == 0 {
+            let hash = urna::auth::hash_password(ADMIN_PASSWORD).unwrap();
+            urna::db::mutation::create_admin(&app.state.db, ADMIN, &hash, "admin").await.unwrap();
+        }
+        apps.push(app);
+    }
+    // One login; the session lives in the database, so every instance knows it.
+    let first = apps.remove(0).logged_in().await;
+    for a in &mut apps {
+        a.admin_cookie = first.admin_cookie.clone();
+        a.csrf = first.csrf.clone();
+    }
+    apps.insert(0, first);
+    apps
+}
+
+/// The shared Redis of the test machine.
+pub fn redis_url() -> String {
+    std::env::var("URNA_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+async fn fresh_database(backend: Backend) -> (String, DbGuard) {
+    match backend {
         Backend::Sqlite => {
             let dir = tempfile::tempdir().unwrap();
             let url = format!("sqlite://{}/urna.db?mode=rwc", dir.path().display());
@@ -112,25 +156,21 @@ pub async fn spawn_app(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> T
             };
             (url, DbGuard::Postgres { base, name })
         }
-    };
-    let mut settings = Settings::for_tests(&url);
+    }
+}
+
+async fn start_instance(url: &str, guard: std::rc::Rc<DbGuard>, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    let mut settings = Settings::for_tests(url);
     tweak(&mut settings);
     let app = urna::Application::build(settings).await.expect("app builds");
     let addr = format!("http://127.0.0.1:{}", app.port());
     let state = app.state();
     actix_web::rt::spawn(app.run_until_stopped());
-
-    let hash = urna::auth::hash_password(ADMIN_PASSWORD).unwrap();
-    urna::db::mutation::create_admin(&state.db, ADMIN, &hash, "admin").await.unwrap();
     let client = Client::builder()
         .timeout(Duration::from_secs(60))
         .connector(awc::Connector::new().limit(1000))
         .finish();
-    let mut app = TestApp { addr, state, client, admin_cookie: String::new(), csrf: String::new(), _db: guard };
-    let (cookie, csrf) = app.login(ADMIN, ADMIN_PASSWORD).await;
-    app.admin_cookie = cookie;
-    app.csrf = csrf;
-    app
+    TestApp { addr, state, client, admin_cookie: String::new(), csrf: String::new(), _db: guard }
 }
 
 async fn answer(mut res: awc::ClientResponse<impl futures_util::Stream<Item = Result<bytes::Bytes, awc::error::PayloadError>> + Unpin>) -> Answer {
@@ -149,6 +189,13 @@ async fn answer(mut res: awc::ClientResponse<impl futures_util::Stream<Item = Re
 }
 
 impl TestApp {
+    async fn logged_in(mut self) -> Self {
+        let (cookie, csrf) = self.login(ADMIN, ADMIN_PASSWORD).await;
+        self.admin_cookie = cookie;
+        self.csrf = csrf;
+        self
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.addr, path)
     }

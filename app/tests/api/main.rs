@@ -7,6 +7,7 @@ mod helpers;
 mod admin;
 mod bad_input;
 mod close;
+mod cluster;
 mod dedupe;
 mod ledger;
 mod results;

@@ -8,12 +8,22 @@ use crate::helpers::{TestApp, assert_problem, option_ids, voter_token};
 use crate::on_both_backends;
 
 /// Reads SSE events until one satisfies `want`, or fails after 5 s.
-async fn next_matching(
+pub async fn next_matching(
     stream: &mut (impl futures_util::Stream<Item = Result<bytes::Bytes, awc::error::PayloadError>> + Unpin),
     buf: &mut String,
     want: impl Fn(&Value) -> bool,
 ) -> Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    next_matching_within(stream, buf, Duration::from_secs(5), want).await
+}
+
+/// Reads SSE events until one satisfies `want`, or fails after `within`.
+pub async fn next_matching_within(
+    stream: &mut (impl futures_util::Stream<Item = Result<bytes::Bytes, awc::error::PayloadError>> + Unpin),
+    buf: &mut String,
+    within: Duration,
+    want: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = tokio::time::Instant::now() + within;
     loop {
         while let Some(end) = buf.find("\n\n") {
             let event: String = buf.drain(..end + 2).collect();
@@ -26,7 +36,7 @@ async fn next_matching(
         }
         let chunk = tokio::time::timeout_at(deadline, stream.next())
             .await
-            .expect("no matching event within 5 s")
+            .unwrap_or_else(|_| panic!("no matching event within {within:?}"))
             .expect("stream ended")
             .unwrap();
         buf.push_str(std::str::from_utf8(&chunk).unwrap());

@@ -173,7 +173,7 @@ fn admin_view(entry: &PollEntry) -> serde_json::Value {
 
 /// Re-reads a poll after a change and answers with its new state.
 async fn reloaded(state: &AppState, id: i64, status: actix_web::http::StatusCode) -> Result<HttpResponse, ApiError> {
-    state.registry.reload(id).await?;
+    state.registry.announce(id).await?;
     let entry = state.registry.get_by_id(id).ok_or_else(|| ApiError::NotFound("no poll with that id".into()))?;
     Ok(HttpResponse::build(status).json(admin_view(&entry)))
 }
@@ -210,7 +210,7 @@ pub async fn update(
 
 pub async fn delete(user: AdminWriter, path: web::Path<i64>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     mutation::delete_poll(&state.db, *path, &user.0.username).await?;
-    state.registry.remove(*path);
+    state.registry.announce(*path).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
