@@ -11,4 +11,5 @@ mod cluster;
 mod dedupe;
 mod ledger;
 mod results;
+mod shutdown;
 mod throughput;

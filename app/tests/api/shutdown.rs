@@ -1,0 +1,103 @@
+//! Graceful shutdown of the real binary: SIGTERM flushes every actor and
+//! answers every waiting vote before the process exits.
+use std::process::{Command, Stdio};
+use std::rc::Rc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::helpers::{ADMIN, ADMIN_PASSWORD};
+
+async fn post(client: &awc::Client, url: &str, body: &Value, headers: &[(&str, &str)]) -> (u16, Value, Vec<String>) {
+    let mut req = client.post(url);
+    for (k, v) in headers {
+        req = req.insert_header((*k, *v));
+    }
+    let mut res = req.send_json(body).await.unwrap();
+    let cookies = res.headers().get_all("set-cookie").filter_map(|v| v.to_str().ok()).map(|v| v.split(';').next().unwrap_or("").to_owned()).collect();
+    let bytes = res.body().await.unwrap();
+    (res.status().as_u16(), serde_json::from_slice(&bytes).unwrap_or(Value::Null), cookies)
+}
+
+/// Kills the server if the test fails before it exits.
+struct Reap(std::process::Child);
+
+impl Drop for Reap {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[actix_web::test]
+async fn on_sigterm_every_waiting_vote_is_flushed_and_answered_before_the_process_exits() {
+    let bin = env!("CARGO_BIN_EXE_urna");
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/urna.db?mode=rwc", dir.path().display());
+    let created = Command::new(bin)
+        .args(["create-admin", "--database-url", &db, ADMIN])
+        .env("URNA_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(created.success());
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    // A 60 s flush interval: only the shutdown drain can answer these votes in time.
+    let mut server = Reap(Command::new(bin)
+        .args(["serve", "--database-url", &db, "--bind", &format!("127.0.0.1:{port}"), "--flush-interval-ms", "60000"])
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .unwrap());
+    let base = format!("http://127.0.0.1:{port}");
+    let client = Rc::new(awc::Client::builder().timeout(Duration::from_secs(10)).connector(awc::Connector::new().limit(500)).finish());
+    let mut up = false;
+    for _ in 0..100 {
+        if client.get(format!("{base}/healthz")).send().await.is_ok() {
+            up = true;
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(up, "server did not start");
+
+    let (status, me, cookies) = post(&client, &format!("{base}/api/admin/login"), &json!({ "username": ADMIN, "password": ADMIN_PASSWORD }), &[]).await;
+    assert_eq!(status, 200);
+    let cookie = cookies.into_iter().find(|c| c.starts_with("urna_session=")).unwrap();
+    let csrf = me["csrf_token"].as_str().unwrap().to_owned();
+    let admin = [("cookie", cookie.as_str()), ("x-csrf-token", csrf.as_str())];
+    let (status, poll, _) = post(&client, &format!("{base}/api/admin/polls"), &json!({ "slug": "bye", "title": "Bye", "options": [{"label": "a"}, {"label": "b"}] }), &admin).await;
+    assert_eq!(status, 201);
+    let id = poll["id"].as_i64().unwrap();
+    let option = poll["options"][0]["id"].as_i64().unwrap();
+    assert_eq!(post(&client, &format!("{base}/api/admin/polls/{id}/open"), &json!({}), &admin).await.0, 200);
+
+    let votes: Vec<_> = (0..100)
+        .map(|_| {
+            let (client, url) = (client.clone(), format!("{base}/api/polls/bye/votes"));
+            actix_web::rt::spawn(async move { post(&client, &url, &json!({ "option_id": option }), &[]).await.0 })
+        })
+        .collect();
+    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+    let term = Command::new("kill").args(["-TERM", &server.0.id().to_string()]).status().unwrap();
+    assert!(term.success());
+
+    let mut answered = 0;
+    for v in votes {
+        assert_eq!(v.await.unwrap(), 200, "a vote waiting at shutdown was not recorded");
+        answered += 1;
+    }
+    let mut exited = None;
+    for _ in 0..80 {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            exited = Some(status);
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    let status = exited.expect("server still running 4 s after SIGTERM");
+    assert!(status.success(), "server exited with {status}");
+
+    let conn = urna::db::connect(&db, 1).await.unwrap();
+    let counted: i64 = urna::db::query::counters_of_poll(&conn, id).await.unwrap().iter().map(|r| r.votes).sum();
+    assert_eq!(counted, answered);
+}
