@@ -100,6 +100,11 @@ impl Bus {
         Ok(bus)
     }
 
+    /// The command pool, for other users of Redis (rate limits).
+    pub fn pool(&self) -> deadpool_redis::Pool {
+        self.0.pool.clone()
+    }
+
     /// Whether the subscriber is connected and the last publish went through.
     pub fn healthy(&self) -> bool {
         self.0.healthy.load(Ordering::Relaxed)

@@ -110,6 +110,8 @@ pub struct PollDef {
     pub closed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Bumped by every change to the poll.
+    pub version: i64,
     pub options: Vec<OptionDef>,
     pub tracks: Vec<TrackDef>,
 }

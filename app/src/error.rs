@@ -30,6 +30,9 @@ pub enum ApiError {
     PayloadTooLarge(usize),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// Too many votes from one IP or voter; retry after this many seconds.
+    #[error("too many votes from this {0}; retry in {1} s")]
+    RateLimited(&'static str, u64),
     /// Overload or storage trouble: the client should retry after a pause.
     #[error("{0}")]
     Unavailable(String),
@@ -68,6 +71,7 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => "payload-too-large",
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
             ApiError::Unavailable(_) => "unavailable",
+            ApiError::RateLimited(..) => "rate-limited",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -83,6 +87,7 @@ impl ApiError {
             StatusCode::PAYLOAD_TOO_LARGE => "Payload too large",
             StatusCode::UNSUPPORTED_MEDIA_TYPE => "Unsupported media type",
             StatusCode::SERVICE_UNAVAILABLE => "Service unavailable",
+            StatusCode::TOO_MANY_REQUESTS => "Too many requests",
             _ => "Internal server error",
         }
     }
@@ -103,6 +108,7 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::RateLimited(..) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -129,8 +135,14 @@ impl ResponseError for ApiError {
         };
         let mut res = HttpResponse::build(status);
         res.content_type("application/problem+json");
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            res.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECS.to_string()));
+        match self {
+            ApiError::RateLimited(_, secs) => {
+                res.insert_header((header::RETRY_AFTER, secs.to_string()));
+            }
+            _ if status == StatusCode::SERVICE_UNAVAILABLE => {
+                res.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECS.to_string()));
+            }
+            _ => {}
         }
         res.json(problem)
     }

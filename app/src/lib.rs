@@ -14,6 +14,7 @@
 //! - `db`: queries, admin mutations, and the batch ledger transaction.
 //! - `voter`: voter tokens, anonymous cookies, keyed hashes.
 //! - `auth`: admin passwords, sessions, CSRF.
+//! - `ratelimit`: per-IP and per-voter limits, shared through Redis.
 //! - `routes`: the HTTP API; `error`: its problem+json errors.
 //! - `state`: what every worker shares.
 pub mod actor;
@@ -23,6 +24,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod outbox;
+pub mod ratelimit;
 pub mod registry;
 pub mod results;
 pub mod routes;

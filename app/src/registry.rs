@@ -154,10 +154,16 @@ impl Registry {
     }
 
     /// Inserts or replaces a poll's definition, keeping its actor and counts.
+    /// A definition older than the one held (two reloads finishing out of
+    /// order) is ignored.
     pub fn upsert(&self, def: PollDef) {
         let def = Arc::new(def);
         let mut maps = self.maps_mut();
-        let existing = maps.by_id.get(&def.id).and_then(|s| maps.by_slug.get(s)).map(|e| e.shared.clone());
+        let held = maps.by_id.get(&def.id).and_then(|s| maps.by_slug.get(s));
+        if held.is_some_and(|e| e.def.version > def.version) {
+            return;
+        }
+        let existing = held.map(|e| e.shared.clone());
         let shared = match existing {
             Some(shared) => {
                 *shared.def.write().unwrap_or_else(|p| p.into_inner()) = def.clone();
@@ -229,13 +235,14 @@ impl Registry {
     }
 
     /// Brings every poll changed elsewhere (another instance, the scheduler)
-    /// up to date: compares `updated_at` with what is held.
+    /// up to date: compares versions with what is held. Only polls held
+    /// before the query are candidates for removal, so a poll that arrives
+    /// through Redis meanwhile is not dropped.
     pub async fn sync(&self) -> anyhow::Result<()> {
+        let known: HashMap<i64, i64> = self.maps().by_slug.values().map(|e| (e.def.id, e.def.version)).collect();
         let versions = query::poll_versions(&self.deps.db).await?;
-        let known: HashMap<i64, DateTime<Utc>> =
-            self.maps().by_slug.values().map(|e| (e.def.id, e.def.updated_at)).collect();
-        for (id, updated_at) in &versions {
-            if known.get(id) != Some(updated_at) {
+        for (id, version) in &versions {
+            if known.get(id).is_none_or(|v| v < version) {
                 self.reload(*id).await?;
             }
         }

@@ -182,6 +182,7 @@ mod tests {
             closed_at: None,
             created_at: now,
             updated_at: now,
+            version: 0,
             options: vec![
                 OptionDef { id: 10, label: "A".into(), image_url: None, position: 0 },
                 OptionDef { id: 11, label: "B".into(), image_url: None, position: 1 },

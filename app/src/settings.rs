@@ -100,6 +100,16 @@ pub struct ServeArgs {
     /// Shared secret of the host's login system for voter tokens.
     #[arg(long, env = "URNA_VOTER_TOKEN_SECRET", hide_env_values = true)]
     pub voter_token_secret: Option<String>,
+    /// Votes per minute from one IP (IPv6: one /64) across all instances; 0 = off.
+    #[arg(long, env = "URNA_RATE_LIMIT_IP_PER_MIN", default_value_t = 1200)]
+    pub rate_limit_ip_per_min: u32,
+    /// Votes per minute by one voter (token or voter cookie); 0 = off.
+    #[arg(long, env = "URNA_RATE_LIMIT_VOTER_PER_MIN", default_value_t = 120)]
+    pub rate_limit_voter_per_min: u32,
+    /// Header with the client's IP, set by a trusted proxy in front; default
+    /// `Fly-Client-IP` on fly.io (FLY_APP_NAME set), else the peer address.
+    #[arg(long, env = "URNA_CLIENT_IP_HEADER")]
+    pub client_ip_header: Option<String>,
     /// Mark cookies Secure (serve behind TLS).
     #[arg(long, env = "URNA_SECURE_COOKIES")]
     pub secure_cookies: bool,
@@ -143,6 +153,8 @@ pub struct Settings {
     pub secret_key: Option<SecretString>,
     pub voter_token_secret: Option<SecretString>,
     pub secure_cookies: bool,
+    pub rate_limits: crate::ratelimit::Limits,
+    pub client_ip_header: Option<String>,
 }
 
 fn default_instance_id() -> String {
@@ -178,6 +190,10 @@ impl Settings {
             secret_key: a.secret_key.map(SecretString::from),
             voter_token_secret: a.voter_token_secret.map(SecretString::from),
             secure_cookies: a.secure_cookies,
+            rate_limits: crate::ratelimit::Limits { per_ip: a.rate_limit_ip_per_min, per_voter: a.rate_limit_voter_per_min },
+            client_ip_header: a
+                .client_ip_header
+                .or_else(|| std::env::var_os("FLY_APP_NAME").map(|_| "Fly-Client-IP".to_owned())),
         })
     }
 
@@ -198,6 +214,8 @@ impl Settings {
             secret_key: Some(SecretString::from("test-secret-key")),
             voter_token_secret: Some(SecretString::from("test-voter-secret")),
             secure_cookies: false,
+            rate_limits: crate::ratelimit::Limits { per_ip: 0, per_voter: 0 },
+            client_ip_header: None,
         }
     }
 }

@@ -166,6 +166,14 @@ impl Application {
             actix_web::rt::spawn(bus.subscribe_loop(registry.clone()));
         }
 
+        let rate_limiter = crate::ratelimit::RateLimiter::new(settings.rate_limits);
+        if let Some(bus) = registry.bus() {
+            actix_web::rt::spawn(rate_limiter.clone().sync_loop(bus.pool(), settings.redis_prefix.clone()));
+        }
+        let client_ip_header = match &settings.client_ip_header {
+            Some(h) => Some(actix_web::http::header::HeaderName::try_from(h.as_str()).context("--client-ip-header")?),
+            None => None,
+        };
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let state = web::Data::new(AppState {
             db,
@@ -176,6 +184,8 @@ impl Application {
             draining: Arc::new(AtomicBool::new(false)),
             shutdown: shutdown_rx,
             faults,
+            rate_limiter,
+            client_ip_header,
         });
 
         let listener = TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;

@@ -22,4 +22,7 @@ pub struct AppState {
     /// Flips to true on shutdown so live streams end.
     pub shutdown: watch::Receiver<bool>,
     pub faults: Arc<Faults>,
+    pub rate_limiter: Arc<crate::ratelimit::RateLimiter>,
+    /// Trusted header carrying the client's IP, if a proxy sets one.
+    pub client_ip_header: Option<actix_web::http::header::HeaderName>,
 }

@@ -7,11 +7,13 @@
 //!   the batch ledger and one-per-voter dedupe marks.
 //! - `m20261121_110200_create_admins`: admins, sessions, the audit log and
 //!   server-generated secrets.
+//! - `m20261121_120000_add_poll_version`: a per-poll change counter.
 pub use sea_orm_migration::prelude::*;
 
 mod m20261121_110000_create_polls;
 mod m20261121_110100_create_counters;
 mod m20261121_110200_create_admins;
+mod m20261121_120000_add_poll_version;
 
 pub struct Migrator;
 
@@ -22,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_110000_create_polls::Migration),
             Box::new(m20261121_110100_create_counters::Migration),
             Box::new(m20261121_110200_create_admins::Migration),
+            Box::new(m20261121_120000_add_poll_version::Migration),
         ]
     }
 }

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use entity::{admins, app_secrets, audit_log, poll_options, polls, sessions, tracks};
 use sea_orm::sea_query::Expr;
+use sea_orm::ExprTrait;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
     QueryFilter, Set, SqlErr, TransactionTrait,
@@ -97,6 +98,17 @@ async fn insert_options_and_tracks(
     Ok(())
 }
 
+/// Counts a change to a poll. Done in SQL so that concurrent changes each
+/// get their own number (the UPDATE's row lock orders them).
+async fn bump_version(db: &impl ConnectionTrait, id: i64) -> Result<(), DbErr> {
+    polls::Entity::update_many()
+        .col_expr(polls::Column::Version, Expr::col(polls::Column::Version).add(1))
+        .filter(polls::Column::Id.eq(id))
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
 fn is_unique_violation(e: &DbErr) -> bool {
     matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }
@@ -125,6 +137,7 @@ pub async fn create_poll(
         closed_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        version: Set(0),
         ..Default::default()
     }
     .insert(&txn)
@@ -192,6 +205,7 @@ pub async fn update_poll(
     am.status = Set(status.as_str().to_owned());
     am.updated_at = Set(Utc::now());
     am.update(&txn).await?;
+    bump_version(&txn, id).await?;
     if structural {
         let options = match &patch.options {
             Some(o) => o.clone(),
@@ -277,6 +291,7 @@ pub async fn open_poll(
     }
     .update(&txn)
     .await?;
+    bump_version(&txn, id).await?;
     append_audit(&txn, actor, "poll.open", &format!("poll:{id}"), serde_json::json!({})).await?;
     txn.commit().await?;
     Ok(())
@@ -293,6 +308,7 @@ pub async fn close_poll(
         .col_expr(polls::Column::Status, Expr::value(PollStatus::Closed.as_str()))
         .col_expr(polls::Column::ClosedAt, Expr::value(now))
         .col_expr(polls::Column::UpdatedAt, Expr::value(Utc::now()))
+        .col_expr(polls::Column::Version, Expr::col(polls::Column::Version).add(1))
         .filter(polls::Column::Id.eq(id))
         .filter(polls::Column::Status.ne(PollStatus::Closed.as_str()))
         .exec(&txn)
@@ -334,6 +350,7 @@ pub async fn apply_schedules(db: &DatabaseConnection) -> Result<Vec<i64>, Mutati
         let mut upd = polls::Entity::update_many()
             .col_expr(polls::Column::Status, Expr::value(to.as_str()))
             .col_expr(polls::Column::UpdatedAt, Expr::value(Utc::now()))
+            .col_expr(polls::Column::Version, Expr::col(polls::Column::Version).add(1))
             .filter(polls::Column::Id.eq(p.id))
             .filter(polls::Column::Status.eq(p.status.as_str()));
         if to == PollStatus::Closed {

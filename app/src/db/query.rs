@@ -44,6 +44,7 @@ fn poll_def(p: polls::Model, options: Vec<poll_options::Model>, tracks: Vec<trac
         closed_at: p.closed_at,
         created_at: p.created_at,
         updated_at: p.updated_at,
+        version: p.version,
         options,
         tracks: defs,
     })
@@ -82,13 +83,13 @@ pub async fn poll_by_id(db: &impl ConnectionTrait, id: i64) -> anyhow::Result<Op
     poll_def(p, options, tracks).map(Some)
 }
 
-/// `(id, updated_at)` of every poll: what the refresh loop compares against
+/// `(id, version)` of every poll: what the refresh loop compares against
 /// the registry to learn about changes made elsewhere.
-pub async fn poll_versions(db: &impl ConnectionTrait) -> Result<Vec<(i64, DateTime<Utc>)>, DbErr> {
+pub async fn poll_versions(db: &impl ConnectionTrait) -> Result<Vec<(i64, i64)>, DbErr> {
     polls::Entity::find()
         .select_only()
         .column(polls::Column::Id)
-        .column(polls::Column::UpdatedAt)
+        .column(polls::Column::Version)
         .into_tuple()
         .all(db)
         .await

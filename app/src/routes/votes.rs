@@ -2,6 +2,8 @@
 //! handed to the poll's actor, answered after the batch commits.
 use std::sync::atomic::Ordering;
 
+use std::net::IpAddr;
+
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
@@ -12,6 +14,7 @@ use crate::db::ledger::BatchVote;
 use crate::domain::{AckMode, Dedupe, Phase, PollDef, TrackDef, VoterIdentity};
 use crate::error::ApiError;
 use crate::outbox;
+use crate::ratelimit::{Key, Limited};
 use crate::routes::polls::public_poll;
 use crate::state::AppState;
 use crate::voter::{self, CredentialError, VOTER_COOKIE, VOTER_TOKEN_HEADER, VoterKind};
@@ -50,6 +53,33 @@ fn resolve_track<'a>(def: &'a PollDef, track: Option<&TrackRef>) -> Result<&'a T
         Some(TrackRef::Id(id)) => def.track_by_id(*id).ok_or_else(|| ApiError::NotFound(format!("no track {id} in this poll"))),
         Some(TrackRef::Name(n)) => def.track_by_name(n).ok_or_else(|| ApiError::NotFound(format!("no track {n:?} in this poll"))),
     }
+}
+
+/// The client's IP: from the trusted proxy header when one is configured,
+/// else the peer address.
+fn client_ip(req: &HttpRequest, state: &AppState) -> Option<IpAddr> {
+    state
+        .client_ip_header
+        .as_ref()
+        .and_then(|h| req.headers().get(h))
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+        .or_else(|| req.peer_addr().map(|a| a.ip()))
+}
+
+/// The voter behind a credential, if the request carries a valid one
+/// (used for rate limits on unlimited tracks, where none is required).
+fn optional_voter(req: &HttpRequest, state: &AppState) -> Option<[u8; 32]> {
+    if let Some(token) = req.headers().get(VOTER_TOKEN_HEADER).and_then(|t| t.to_str().ok()) {
+        let id = voter::verify_token(state.voter_token_secret.as_ref(), token, Utc::now().timestamp()).ok()?;
+        return Some(state.server_key.voter_hash(VoterKind::Token, &id));
+    }
+    let id = req.cookie(VOTER_COOKIE).and_then(|c| state.server_key.verify_cookie(c.value()))?;
+    Some(state.server_key.voter_hash(VoterKind::Cookie, &id))
+}
+
+fn limit(state: &AppState, key: Key, limit: u32, what: &'static str) -> Result<(), ApiError> {
+    state.rate_limiter.check(key, limit).map_err(|Limited(secs)| ApiError::RateLimited(what, secs))
 }
 
 /// The keyed hash of the voter, for one-per-voter tracks.
@@ -105,10 +135,21 @@ pub async fn cast_vote(
     if state.draining.load(Ordering::Relaxed) {
         return Err(ApiError::Unavailable("this instance is shutting down; retry".into()));
     }
+    let limits = state.rate_limiter.limits();
+    if limits.per_ip > 0
+        && let Some(ip) = client_ip(&req, &state)
+    {
+        limit(&state, Key::ip(ip), limits.per_ip, "IP address")?;
+    }
     let voter = match track.dedupe {
         Dedupe::OnePerVoter => Some(voter_hash(&req, &state, def)?),
         Dedupe::Unlimited => None,
     };
+    if limits.per_voter > 0
+        && let Some(v) = voter.or_else(|| optional_voter(&req, &state))
+    {
+        limit(&state, Key::Voter(v), limits.per_voter, "voter")?;
+    }
 
     // Backpressure: a bounded number of votes per poll may wait in memory.
     let pending = &entry.shared.pending;

@@ -10,6 +10,7 @@ mod close;
 mod cluster;
 mod dedupe;
 mod ledger;
+mod ratelimit;
 mod results;
 mod shutdown;
 mod throughput;
