@@ -91,6 +91,10 @@ async fn three_instances_count_votes_spread_over_them_exactly() {
         })
         .await;
     }
+    // One login serves every instance: a load balancer may send an admin anywhere.
+    let listed = apps[2].admin_get("/api/admin/polls").await;
+    assert_eq!(listed.status, StatusCode::OK);
+    assert_eq!(listed.body[0]["results"]["total_votes"], acked);
     let shards = urna::db::query::counters_of_poll(&apps[0].state.db, id).await.unwrap();
     let mut names: Vec<&str> = shards.iter().map(|r| r.shard.as_str()).collect();
     names.sort_unstable();
