@@ -128,7 +128,10 @@ impl PollActor {
         let db = self.deps.db.clone();
         let faults = self.deps.faults.clone();
         let fut = async move {
+            let started = std::time::Instant::now();
             let res = commit_with_retry(&db, &key, &votes, &faults).await;
+            metrics::histogram!("urna_flush_duration_seconds").record(started.elapsed().as_secs_f64());
+            metrics::histogram!("urna_flush_batch_votes").record(votes.len() as f64);
             (res, votes.len())
         };
         ctx.spawn(fut.into_actor(self).map(move |(res, n), act, ctx| {
@@ -211,6 +214,8 @@ async fn commit_with_retry(
             }
             Err(e @ CommitError::NotOpen(_)) => return Err(e),
             Err(e) => {
+                metrics::counter!("urna_flush_failures_total").increment(1);
+                metrics::counter!("urna_db_errors_total").increment(1);
                 tracing::warn!(key = %key.idem_key(), attempt, error = %e, "flush failed");
                 last = Some(e);
             }

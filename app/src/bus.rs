@@ -162,6 +162,9 @@ impl Bus {
                 tokio::time::timeout(REDIS_TIMEOUT, op).await?
             }
             .await;
+            if res.is_err() {
+                metrics::counter!("urna_redis_errors_total").increment(1);
+            }
             if let Err(e) = res
                 && inner.healthy.swap(false, Ordering::Relaxed)
             {
@@ -193,7 +196,10 @@ impl Bus {
                         }
                     }
                 }
-                Err(e) => tracing::debug!(error = %e, "Redis subscribe failed"),
+                Err(e) => {
+                    metrics::counter!("urna_redis_errors_total").increment(1);
+                    tracing::debug!(error = %e, "Redis subscribe failed");
+                }
             }
             if inner.healthy.swap(false, Ordering::Relaxed) {
                 tracing::warn!("lost Redis; falling back to the database until it returns");

@@ -154,6 +154,7 @@ impl From<sea_orm::DbErr> for ApiError {
         // client, not a bug: answer 503 rather than 500.
         match e {
             sea_orm::DbErr::Conn(_) | sea_orm::DbErr::ConnectionAcquire(_) => {
+                metrics::counter!("urna_db_errors_total").increment(1);
                 tracing::warn!(error = %e, "database unavailable");
                 ApiError::Unavailable("storage is unavailable, retry shortly".into())
             }

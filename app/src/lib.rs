@@ -17,6 +17,7 @@
 //! - `ratelimit`: per-IP and per-voter limits, shared through Redis.
 //! - `routes`: the HTTP API; `error`: its problem+json errors.
 //! - `state`: what every worker shares.
+//! - `telemetry`: metrics, request ids, log format.
 pub mod actor;
 pub mod auth;
 pub mod bus;
@@ -31,6 +32,7 @@ pub mod routes;
 pub mod settings;
 pub mod startup;
 pub mod state;
+pub mod telemetry;
 pub mod voter;
 
 pub use settings::Settings;

@@ -11,12 +11,6 @@ use urna::{Application, Settings, db, voter};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).init();
-}
-
 fn read_password() -> anyhow::Result<String> {
     if let Ok(p) = std::env::var("URNA_ADMIN_PASSWORD") {
         return Ok(p);
@@ -28,7 +22,7 @@ fn read_password() -> anyhow::Result<String> {
 
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
-    init_tracing();
+    urna::telemetry::init_logs(urna::telemetry::LogFormat::from_env());
     match Cli::parse().command {
         Command::Serve(args) => {
             let app = Application::build(Settings::from_args(args)?).await?;

@@ -87,6 +87,7 @@ async fn maintain(registry: Arc<Registry>, mut refresh: mpsc::UnboundedReceiver<
         tokio::select! {
             _ = tick.tick() => {
                 ticks += 1;
+                crate::telemetry::metrics().run_upkeep();
                 apply_schedules(&registry).await;
                 if let Err(e) = registry.sync().await {
                     tracing::warn!(error = %e, "syncing polls failed");
@@ -191,7 +192,13 @@ impl Application {
         let listener = TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;
         let port = listener.local_addr()?.port();
         let data = state.clone();
-        let server = HttpServer::new(move || App::new().app_data(data.clone()).configure(routes::configure))
+        crate::telemetry::metrics();
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(actix_web::middleware::from_fn(crate::telemetry::observe))
+                .app_data(data.clone())
+                .configure(routes::configure)
+        })
             .workers(settings.workers)
             .backlog(4096)
             .disable_signals()

@@ -9,6 +9,18 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain").body("ok")
 }
 
+/// `GET /metrics`: Prometheus text format.
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    metrics::gauge!("urna_pending_votes").set(state.registry.pending_votes() as f64);
+    metrics::gauge!("urna_redis_up").set(match state.registry.bus() {
+        Some(bus) if bus.healthy() => 1.0,
+        _ => 0.0,
+    });
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(crate::telemetry::metrics().render())
+}
+
 /// Ready for traffic: storage reachable and not shutting down.
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let draining = state.draining.load(Ordering::Relaxed);

@@ -1,7 +1,7 @@
 //! HTTP routes, one module per resource.
 //!
 //! # Layout
-//! - `health`: `/healthz`, `/readyz`.
+//! - `health`: `/healthz`, `/readyz`, `/metrics`.
 //! - `polls`: `GET /api/polls/{slug}` and the public view of a poll.
 //! - `votes`: `POST /api/polls/{slug}/votes`, the write path.
 //! - `results`: `GET …/results` and the SSE stream `…/results/stream`.
@@ -78,6 +78,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/healthz").route(web::get().to(health::healthz)))
         .service(resource("/readyz").route(web::get().to(health::readyz)))
+        .service(resource("/metrics").route(web::get().to(health::metrics)))
         .service(resource("/api/polls/{slug}").route(web::get().to(polls::get_poll)))
         .service(resource("/api/polls/{slug}/results").route(web::get().to(results::get_results)))
         .service(resource("/api/polls/{slug}/results/stream").route(web::get().to(results::stream_results)))

@@ -72,13 +72,30 @@ struct StreamState {
     rx: watch::Receiver<Arc<Published>>,
     shutdown: watch::Receiver<bool>,
     first: bool,
+    _viewer: Viewer,
+}
+
+/// Counts a live viewer in `urna_sse_subscribers` while its stream lives.
+struct Viewer;
+
+impl Viewer {
+    fn new() -> Self {
+        metrics::gauge!("urna_sse_subscribers").increment(1.0);
+        Viewer
+    }
+}
+
+impl Drop for Viewer {
+    fn drop(&mut self) {
+        metrics::gauge!("urna_sse_subscribers").decrement(1.0);
+    }
 }
 
 /// `GET /api/polls/{slug}/results/stream`: the snapshot now, then again after
 /// every change, at most ten times a second.
 pub async fn stream_results(req: HttpRequest, path: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let entry = visible_entry(&req, &state, &path).await?;
-    let init = StreamState { rx: entry.shared.subscribe(), shutdown: state.shutdown.clone(), first: true };
+    let init = StreamState { rx: entry.shared.subscribe(), shutdown: state.shutdown.clone(), first: true, _viewer: Viewer::new() };
     let stream = futures_util::stream::unfold(init, |mut s| async move {
         if *s.shutdown.borrow() {
             return None;

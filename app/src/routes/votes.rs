@@ -116,7 +116,24 @@ fn phase_error(phase: Phase, def: &PollDef) -> ApiError {
     }
 }
 
+/// `POST /api/polls/{slug}/votes`, counted in `urna_votes_total{outcome}`.
 pub async fn cast_vote(
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Json<VoteBody>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let res = vote(req, path, body, state).await;
+    let outcome = match &res {
+        Ok(r) if r.status() == actix_web::http::StatusCode::ACCEPTED => "accepted",
+        Ok(_) => "recorded",
+        Err(e) => e.code(),
+    };
+    metrics::counter!("urna_votes_total", "outcome" => outcome).increment(1);
+    res
+}
+
+async fn vote(
     req: HttpRequest,
     path: web::Path<String>,
     body: web::Json<VoteBody>,

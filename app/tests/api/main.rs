@@ -13,4 +13,5 @@ mod ledger;
 mod ratelimit;
 mod results;
 mod shutdown;
+mod telemetry;
 mod throughput;
