@@ -112,6 +112,8 @@ pub struct PollDef {
     pub updated_at: DateTime<Utc>,
     /// Bumped by every change to the poll.
     pub version: i64,
+    /// Where committed batches are exported, if anywhere.
+    pub webhook_url: Option<String>,
     pub options: Vec<OptionDef>,
     pub tracks: Vec<TrackDef>,
 }
@@ -238,6 +240,7 @@ pub struct NewPoll {
     pub results_visibility: Visibility,
     pub ack: AckMode,
     pub voter_identity: VoterIdentity,
+    pub webhook_url: Option<String>,
 }
 
 /// A validated partial update; `Some(None)` clears a schedule time.
@@ -252,6 +255,15 @@ pub struct PollPatch {
     pub results_visibility: Option<Visibility>,
     pub ack: Option<AckMode>,
     pub voter_identity: Option<VoterIdentity>,
+    pub webhook_url: Option<Option<String>>,
+}
+
+/// A webhook must be an http(s) URL without spaces.
+pub fn validate_webhook_url(url: &str) -> Result<String, String> {
+    let ok = (url.starts_with("https://") || url.starts_with("http://"))
+        && url.len() <= 2_000
+        && !url.chars().any(char::is_whitespace);
+    if ok { Ok(url.to_owned()) } else { Err("webhook_url must be an http(s) URL".into()) }
 }
 
 pub fn validate_title(title: &str) -> Result<String, String> {

@@ -11,6 +11,7 @@
 //! - `outbox`: per-worker coalescing of votes on their way to an actor.
 //! - `results`: the read model and the snapshot readers get.
 //! - `bus`: cross-instance fan-out through Redis pub/sub.
+//! - `export`: webhook export of committed batches, adaptive concurrency.
 //! - `db`: queries, admin mutations, and the batch ledger transaction.
 //! - `voter`: voter tokens, anonymous cookies, keyed hashes.
 //! - `auth`: admin passwords, sessions, CSRF.
@@ -24,6 +25,7 @@ pub mod bus;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod export;
 pub mod outbox;
 pub mod ratelimit;
 pub mod registry;

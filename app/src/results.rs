@@ -183,6 +183,7 @@ mod tests {
             created_at: now,
             updated_at: now,
             version: 0,
+            webhook_url: None,
             options: vec![
                 OptionDef { id: 10, label: "A".into(), image_url: None, position: 0 },
                 OptionDef { id: 11, label: "B".into(), image_url: None, position: 1 },

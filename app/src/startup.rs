@@ -70,6 +70,7 @@ async fn seed_demo(db: &DatabaseConnection) -> anyhow::Result<()> {
         results_visibility: Visibility::Live,
         ack: AckMode::Durable,
         voter_identity: VoterIdentity::Cookie,
+        webhook_url: None,
     };
     let id = mutation::create_poll(db, &new, "demo").await?;
     mutation::open_poll(db, id, "demo").await?;
@@ -175,6 +176,8 @@ impl Application {
             Some(h) => Some(actix_web::http::header::HeaderName::try_from(h.as_str()).context("--client-ip-header")?),
             None => None,
         };
+        let exporter = crate::export::Exporter::new(db.clone(), registry.clone(), format!("{}:{epoch}", settings.instance_id));
+        actix_web::rt::spawn(exporter.clone().run());
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let state = web::Data::new(AppState {
             db,
@@ -186,6 +189,7 @@ impl Application {
             shutdown: shutdown_rx,
             faults,
             rate_limiter,
+            exporter,
             client_ip_header,
         });
 

@@ -23,6 +23,7 @@ pub struct AppState {
     pub shutdown: watch::Receiver<bool>,
     pub faults: Arc<Faults>,
     pub rate_limiter: Arc<crate::ratelimit::RateLimiter>,
+    pub exporter: Arc<crate::export::Exporter>,
     /// Trusted header carrying the client's IP, if a proxy sets one.
     pub client_ip_header: Option<actix_web::http::header::HeaderName>,
 }

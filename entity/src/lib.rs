@@ -6,6 +6,7 @@
 //! - `counters`, `batches`, `voter_marks`: the write side (sharded counters,
 //!   the batch ledger, one-per-voter dedupe marks).
 //! - `admins`, `sessions`, `audit_log`, `app_secrets`: administration.
+//! - `webhook_cursors`: how far each poll's webhook export got.
 pub mod admins;
 pub mod app_secrets;
 pub mod audit_log;
@@ -16,3 +17,4 @@ pub mod polls;
 pub mod sessions;
 pub mod tracks;
 pub mod voter_marks;
+pub mod webhook_cursors;

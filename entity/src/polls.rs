@@ -23,6 +23,7 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     /// Bumped by every change; newer definitions win in every instance.
     pub version: i64,
+    pub webhook_url: Option<String>,
     #[sea_orm(has_many)]
     pub options: HasMany<super::poll_options::Entity>,
     #[sea_orm(has_many)]

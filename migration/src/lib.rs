@@ -8,12 +8,14 @@
 //! - `m20261121_110200_create_admins`: admins, sessions, the audit log and
 //!   server-generated secrets.
 //! - `m20261121_120000_add_poll_version`: a per-poll change counter.
+//! - `m20261121_123000_create_webhooks`: per-poll webhook URL and export cursor.
 pub use sea_orm_migration::prelude::*;
 
 mod m20261121_110000_create_polls;
 mod m20261121_110100_create_counters;
 mod m20261121_110200_create_admins;
 mod m20261121_120000_add_poll_version;
+mod m20261121_123000_create_webhooks;
 
 pub struct Migrator;
 
@@ -25,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_110100_create_counters::Migration),
             Box::new(m20261121_110200_create_admins::Migration),
             Box::new(m20261121_120000_add_poll_version::Migration),
+            Box::new(m20261121_123000_create_webhooks::Migration),
         ]
     }
 }

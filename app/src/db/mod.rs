@@ -6,9 +6,11 @@
 //! - `query`: reads (polls with options and tracks, counters, admins, audit).
 //! - `mutation`: admin-side writes (polls, status changes, admins, sessions).
 //! - `ledger`: the group-commit transaction of the vote path.
+//! - `webhook`: leases and cursors of the webhook export.
 pub mod ledger;
 pub mod mutation;
 pub mod query;
+pub mod webhook;
 
 use std::time::Duration;
 

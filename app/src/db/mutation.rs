@@ -138,6 +138,7 @@ pub async fn create_poll(
         created_at: Set(now),
         updated_at: Set(now),
         version: Set(0),
+        webhook_url: Set(new.webhook_url.clone()),
         ..Default::default()
     }
     .insert(&txn)
@@ -200,6 +201,9 @@ pub async fn update_poll(
     if let Some(v) = patch.voter_identity {
         am.voter_identity = Set(v.as_str().to_owned());
     }
+    if let Some(w) = &patch.webhook_url {
+        am.webhook_url = Set(w.clone());
+    }
     am.opens_at = Set(opens_at);
     am.closes_at = Set(closes_at);
     am.status = Set(status.as_str().to_owned());
@@ -240,6 +244,7 @@ fn patch_detail(p: &PollPatch) -> serde_json::Value {
     note(p.results_visibility.is_some(), "results_visibility");
     note(p.ack.is_some(), "ack");
     note(p.voter_identity.is_some(), "voter_identity");
+    note(p.webhook_url.is_some(), "webhook_url");
     serde_json::json!({ "fields": fields })
 }
 

@@ -45,6 +45,7 @@ fn poll_def(p: polls::Model, options: Vec<poll_options::Model>, tracks: Vec<trac
         created_at: p.created_at,
         updated_at: p.updated_at,
         version: p.version,
+        webhook_url: p.webhook_url,
         options,
         tracks: defs,
     })

@@ -15,3 +15,4 @@ mod results;
 mod shutdown;
 mod telemetry;
 mod throughput;
+mod webhook;

@@ -55,6 +55,8 @@ pub struct CreatePollBody {
     ack: Option<AckMode>,
     #[serde(default)]
     voter_identity: Option<VoterIdentity>,
+    #[serde(default)]
+    webhook_url: Option<String>,
 }
 
 /// Tells "absent" (`None`) from "null" (`Some(None)`).
@@ -83,6 +85,8 @@ pub struct PatchPollBody {
     ack: Option<AckMode>,
     #[serde(default)]
     voter_identity: Option<VoterIdentity>,
+    #[serde(default, deserialize_with = "nullable")]
+    webhook_url: Option<Option<String>>,
 }
 
 fn options(body: Vec<OptionBody>) -> Result<Vec<NewOption>, ApiError> {
@@ -114,6 +118,7 @@ impl TryFrom<CreatePollBody> for NewPoll {
             results_visibility: b.results_visibility.unwrap_or(Visibility::Live),
             ack: b.ack.unwrap_or(AckMode::Durable),
             voter_identity: b.voter_identity.unwrap_or(VoterIdentity::Cookie),
+            webhook_url: b.webhook_url.as_deref().map(domain::validate_webhook_url).transpose().map_err(ApiError::Unprocessable)?,
         })
     }
 }
@@ -132,6 +137,11 @@ impl TryFrom<PatchPollBody> for PollPatch {
             results_visibility: b.results_visibility,
             ack: b.ack,
             voter_identity: b.voter_identity,
+            webhook_url: match b.webhook_url {
+                Some(Some(url)) => Some(Some(domain::validate_webhook_url(&url).map_err(ApiError::Unprocessable)?)),
+                Some(None) => Some(None),
+                None => None,
+            },
         })
     }
 }
@@ -157,6 +167,7 @@ struct AdminPoll<'a> {
     poll: PollView<'a>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    webhook_url: Option<&'a str>,
     results: &'a ResultsSnapshot,
 }
 
@@ -166,6 +177,7 @@ fn admin_view(entry: &PollEntry) -> serde_json::Value {
         poll: PollView::of(&entry.def, Utc::now()),
         created_at: entry.def.created_at,
         updated_at: entry.def.updated_at,
+        webhook_url: entry.def.webhook_url.as_deref(),
         results: &published.snapshot,
     };
     serde_json::to_value(view).unwrap_or(serde_json::Value::Null)
