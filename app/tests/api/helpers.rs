@@ -53,7 +53,7 @@ pub fn pg_base_url() -> String {
     std::env::var("URNA_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
-enum DbGuard {
+pub enum DbGuard {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
     Postgres { base: String, name: String },
 }
@@ -138,7 +138,7 @@ pub fn redis_url() -> String {
     std::env::var("URNA_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
-async fn fresh_database(backend: Backend) -> (String, DbGuard) {
+pub async fn fresh_database(backend: Backend) -> (String, DbGuard) {
     match backend {
         Backend::Sqlite => {
             let dir = tempfile::tempdir().unwrap();

@@ -101,3 +101,99 @@ async fn on_sigterm_every_waiting_vote_is_flushed_and_answered_before_the_proces
     let counted: i64 = urna::db::query::counters_of_poll(&conn, id).await.unwrap().iter().map(|r| r.votes).sum();
     assert_eq!(counted, answered);
 }
+
+fn spawn_server(bin: &str, db: &str, port: u16) -> Reap {
+    Reap(
+        Command::new(bin)
+            .args(["serve", "--database-url", db, "--bind", &format!("127.0.0.1:{port}"), "--instance-id", "crash", "--migrate", "true"])
+            .env("RUST_LOG", "error")
+            .spawn()
+            .unwrap(),
+    )
+}
+
+async fn wait_up(client: &awc::Client, base: &str) {
+    for _ in 0..100 {
+        if client.get(format!("{base}/healthz")).send().await.is_ok() {
+            return;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("server did not start");
+}
+
+#[actix_web::test]
+async fn after_sigkill_under_load_and_a_restart_every_acknowledged_vote_is_counted_once() {
+    use std::cell::Cell;
+
+    let bin = env!("CARGO_BIN_EXE_urna");
+    let (db, _guard) = crate::helpers::fresh_database(crate::helpers::Backend::Postgres).await;
+    let created = Command::new(bin)
+        .args(["create-admin", "--database-url", &db, ADMIN])
+        .env("URNA_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(created.success());
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = Rc::new(awc::Client::builder().timeout(Duration::from_secs(5)).connector(awc::Connector::new().limit(200)).finish());
+    let mut server = spawn_server(bin, &db, port);
+    wait_up(&client, &base).await;
+
+    let (status, me, cookies) = post(&client, &format!("{base}/api/admin/login"), &json!({ "username": ADMIN, "password": ADMIN_PASSWORD }), &[]).await;
+    assert_eq!(status, 200);
+    let cookie = cookies.into_iter().find(|c| c.starts_with("urna_session=")).unwrap();
+    let csrf = me["csrf_token"].as_str().unwrap().to_owned();
+    let admin = [("cookie", cookie.as_str()), ("x-csrf-token", csrf.as_str())];
+    let (_, poll, _) = post(&client, &format!("{base}/api/admin/polls"), &json!({ "slug": "crash", "title": "Crash", "options": [{"label": "a"}, {"label": "b"}] }), &admin).await;
+    let id = poll["id"].as_i64().unwrap();
+    let option = poll["options"][0]["id"].as_i64().unwrap();
+    assert_eq!(post(&client, &format!("{base}/api/admin/polls/{id}/open"), &json!({}), &admin).await.0, 200);
+
+    // 50 clients vote until told to stop, each keeping its own record: votes
+    // answered 200, and votes sent that got no answer (cut off by the kill).
+    let stop = Rc::new(Cell::new(false));
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let (client, stop, url) = (client.clone(), stop.clone(), format!("{base}/api/polls/crash/votes"));
+            actix_web::rt::spawn(async move {
+                let (mut acked, mut unanswered) = (0i64, 0i64);
+                while !stop.get() {
+                    match client.post(&url).send_json(&json!({ "option_id": option })).await {
+                        Ok(res) if res.status() == 200 => acked += 1,
+                        Ok(_) => {}
+                        Err(_) => {
+                            unanswered += 1;
+                            actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+                        }
+                    }
+                }
+                (acked, unanswered)
+            })
+        })
+        .collect();
+    actix_web::rt::time::sleep(Duration::from_millis(700)).await;
+    let killed = Command::new("kill").args(["-KILL", &server.0.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let _ = server.0.wait();
+    actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+    let _restarted = spawn_server(bin, &db, port);
+    wait_up(&client, &base).await;
+    actix_web::rt::time::sleep(Duration::from_millis(700)).await;
+    stop.set(true);
+    let (mut acked, mut unanswered) = (0, 0);
+    for t in tasks {
+        let (a, u) = t.await.unwrap();
+        acked += a;
+        unanswered += u;
+    }
+    let conn = urna::db::connect(&db, 1).await.unwrap();
+    let counted: i64 = urna::db::query::counters_of_poll(&conn, id).await.unwrap().iter().map(|r| r.votes).sum();
+    assert!(acked > 100 && unanswered > 0, "the kill happened under load: {acked} acked, {unanswered} unanswered");
+    assert!(counted >= acked, "an acknowledged vote was lost: {counted} counted, {acked} acknowledged");
+    assert!(
+        counted <= acked + unanswered,
+        "more counted ({counted}) than acknowledged ({acked}) plus cut off ({unanswered}): something counted twice"
+    );
+}
