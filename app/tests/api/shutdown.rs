@@ -29,48 +29,71 @@ impl Drop for Reap {
     }
 }
 
-#[actix_web::test]
-async fn on_sigterm_every_waiting_vote_is_flushed_and_answered_before_the_process_exits() {
+/// A running `urna serve` with an admin and an open poll of two options.
+struct Running {
+    server: Reap,
+    base: String,
+    client: Rc<awc::Client>,
+    poll_id: i64,
+    option: i64,
+}
+
+fn spawn_server(bin: &str, db: &str, port: u16, extra: &[&str]) -> Reap {
+    let bind = format!("127.0.0.1:{port}");
+    let mut args = vec!["serve", "--database-url", db, "--bind", bind.as_str(), "--migrate", "true"];
+    args.extend_from_slice(extra);
+    Reap(Command::new(bin).args(&args).env("RUST_LOG", "error").spawn().unwrap())
+}
+
+async fn wait_up(client: &awc::Client, base: &str) {
+    for _ in 0..100 {
+        if client.get(format!("{base}/healthz")).send().await.is_ok() {
+            return;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("server did not start");
+}
+
+/// Creates the admin, starts the server, logs in, creates and opens a poll.
+async fn start_with_poll(db: &str, slug: &str, extra: &[&str]) -> Running {
     let bin = env!("CARGO_BIN_EXE_urna");
-    let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}/urna.db?mode=rwc", dir.path().display());
     let created = Command::new(bin)
-        .args(["create-admin", "--database-url", &db, ADMIN])
+        .args(["create-admin", "--database-url", db, ADMIN])
         .env("URNA_ADMIN_PASSWORD", ADMIN_PASSWORD)
         .stdout(Stdio::null())
         .status()
         .unwrap();
     assert!(created.success());
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    // A 60 s flush interval: only the shutdown drain can answer these votes in time.
-    let mut server = Reap(Command::new(bin)
-        .args(["serve", "--database-url", &db, "--bind", &format!("127.0.0.1:{port}"), "--flush-interval-ms", "60000"])
-        .env("RUST_LOG", "warn")
-        .spawn()
-        .unwrap());
     let base = format!("http://127.0.0.1:{port}");
     let client = Rc::new(awc::Client::builder().timeout(Duration::from_secs(10)).connector(awc::Connector::new().limit(500)).finish());
-    let mut up = false;
-    for _ in 0..100 {
-        if client.get(format!("{base}/healthz")).send().await.is_ok() {
-            up = true;
-            break;
-        }
-        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(up, "server did not start");
-
+    let server = spawn_server(bin, db, port, extra);
+    wait_up(&client, &base).await;
     let (status, me, cookies) = post(&client, &format!("{base}/api/admin/login"), &json!({ "username": ADMIN, "password": ADMIN_PASSWORD }), &[]).await;
     assert_eq!(status, 200);
     let cookie = cookies.into_iter().find(|c| c.starts_with("urna_session=")).unwrap();
     let csrf = me["csrf_token"].as_str().unwrap().to_owned();
     let admin = [("cookie", cookie.as_str()), ("x-csrf-token", csrf.as_str())];
-    let (status, poll, _) = post(&client, &format!("{base}/api/admin/polls"), &json!({ "slug": "bye", "title": "Bye", "options": [{"label": "a"}, {"label": "b"}] }), &admin).await;
+    let (status, poll, _) = post(&client, &format!("{base}/api/admin/polls"), &json!({ "slug": slug, "title": slug, "options": [{"label": "a"}, {"label": "b"}] }), &admin).await;
     assert_eq!(status, 201);
-    let id = poll["id"].as_i64().unwrap();
+    let poll_id = poll["id"].as_i64().unwrap();
     let option = poll["options"][0]["id"].as_i64().unwrap();
-    assert_eq!(post(&client, &format!("{base}/api/admin/polls/{id}/open"), &json!({}), &admin).await.0, 200);
+    assert_eq!(post(&client, &format!("{base}/api/admin/polls/{poll_id}/open"), &json!({}), &admin).await.0, 200);
+    Running { server, base, client, poll_id, option }
+}
 
+async fn counted(db: &str, poll_id: i64) -> i64 {
+    let conn = urna::db::connect(db, 1).await.unwrap();
+    urna::db::query::counters_of_poll(&conn, poll_id).await.unwrap().iter().map(|r| r.votes).sum()
+}
+
+#[actix_web::test]
+async fn on_sigterm_every_waiting_vote_is_flushed_and_answered_before_the_process_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/urna.db?mode=rwc", dir.path().display());
+    // A 60 s flush interval: only the shutdown drain can answer these votes in time.
+    let Running { mut server, base, client, poll_id, option } = start_with_poll(&db, "bye", &["--flush-interval-ms", "60000"]).await;
     let votes: Vec<_> = (0..100)
         .map(|_| {
             let (client, url) = (client.clone(), format!("{base}/api/polls/bye/votes"));
@@ -96,30 +119,7 @@ async fn on_sigterm_every_waiting_vote_is_flushed_and_answered_before_the_proces
     }
     let status = exited.expect("server still running 4 s after SIGTERM");
     assert!(status.success(), "server exited with {status}");
-
-    let conn = urna::db::connect(&db, 1).await.unwrap();
-    let counted: i64 = urna::db::query::counters_of_poll(&conn, id).await.unwrap().iter().map(|r| r.votes).sum();
-    assert_eq!(counted, answered);
-}
-
-fn spawn_server(bin: &str, db: &str, port: u16) -> Reap {
-    Reap(
-        Command::new(bin)
-            .args(["serve", "--database-url", db, "--bind", &format!("127.0.0.1:{port}"), "--instance-id", "crash", "--migrate", "true"])
-            .env("RUST_LOG", "error")
-            .spawn()
-            .unwrap(),
-    )
-}
-
-async fn wait_up(client: &awc::Client, base: &str) {
-    for _ in 0..100 {
-        if client.get(format!("{base}/healthz")).send().await.is_ok() {
-            return;
-        }
-        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("server did not start");
+    assert_eq!(counted(&db, poll_id).await, answered);
 }
 
 #[actix_web::test]
@@ -128,28 +128,8 @@ async fn after_sigkill_under_load_and_a_restart_every_acknowledged_vote_is_count
 
     let bin = env!("CARGO_BIN_EXE_urna");
     let (db, _guard) = crate::helpers::fresh_database(crate::helpers::Backend::Postgres).await;
-    let created = Command::new(bin)
-        .args(["create-admin", "--database-url", &db, ADMIN])
-        .env("URNA_ADMIN_PASSWORD", ADMIN_PASSWORD)
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(created.success());
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let base = format!("http://127.0.0.1:{port}");
-    let client = Rc::new(awc::Client::builder().timeout(Duration::from_secs(5)).connector(awc::Connector::new().limit(200)).finish());
-    let mut server = spawn_server(bin, &db, port);
-    wait_up(&client, &base).await;
-
-    let (status, me, cookies) = post(&client, &format!("{base}/api/admin/login"), &json!({ "username": ADMIN, "password": ADMIN_PASSWORD }), &[]).await;
-    assert_eq!(status, 200);
-    let cookie = cookies.into_iter().find(|c| c.starts_with("urna_session=")).unwrap();
-    let csrf = me["csrf_token"].as_str().unwrap().to_owned();
-    let admin = [("cookie", cookie.as_str()), ("x-csrf-token", csrf.as_str())];
-    let (_, poll, _) = post(&client, &format!("{base}/api/admin/polls"), &json!({ "slug": "crash", "title": "Crash", "options": [{"label": "a"}, {"label": "b"}] }), &admin).await;
-    let id = poll["id"].as_i64().unwrap();
-    let option = poll["options"][0]["id"].as_i64().unwrap();
-    assert_eq!(post(&client, &format!("{base}/api/admin/polls/{id}/open"), &json!({}), &admin).await.0, 200);
+    let Running { mut server, base, client, poll_id: id, option } = start_with_poll(&db, "crash", &["--instance-id", "crash"]).await;
+    let port: u16 = base.rsplit(':').next().unwrap().parse().unwrap();
 
     // 50 clients vote until told to stop, each keeping its own record: votes
     // answered 200, and votes sent that got no answer (cut off by the kill).
@@ -178,7 +158,7 @@ async fn after_sigkill_under_load_and_a_restart_every_acknowledged_vote_is_count
     assert!(killed.success());
     let _ = server.0.wait();
     actix_web::rt::time::sleep(Duration::from_millis(200)).await;
-    let _restarted = spawn_server(bin, &db, port);
+    let _restarted = spawn_server(bin, &db, port, &["--instance-id", "crash"]);
     wait_up(&client, &base).await;
     actix_web::rt::time::sleep(Duration::from_millis(700)).await;
     stop.set(true);
@@ -188,8 +168,7 @@ async fn after_sigkill_under_load_and_a_restart_every_acknowledged_vote_is_count
         acked += a;
         unanswered += u;
     }
-    let conn = urna::db::connect(&db, 1).await.unwrap();
-    let counted: i64 = urna::db::query::counters_of_poll(&conn, id).await.unwrap().iter().map(|r| r.votes).sum();
+    let counted = counted(&db, id).await;
     assert!(acked > 100 && unanswered > 0, "the kill happened under load: {acked} acked, {unanswered} unanswered");
     assert!(counted >= acked, "an acknowledged vote was lost: {counted} counted, {acked} acknowledged");
     assert!(
