@@ -151,13 +151,13 @@ impl PollActor {
     }
 
     fn finish(&mut self, res: Result<Committed, CommitError>, replies: Vec<Reply>) {
+        let n: usize = replies.iter().map(|r| r.0).sum();
         let outcomes: Vec<VoteOutcome> = match res {
             Ok(c) => {
                 if let Some(bus) = &self.deps.bus {
                     bus.results(self.poll_id, &c.shard_totals, c.committed_at);
                 }
                 self.shared.publish_commit(&self.deps.shard, c.shard_totals, c.committed_at);
-                let n: usize = replies.iter().map(|r| r.0).sum();
                 let mut outcomes = vec![VoteOutcome::Recorded; n];
                 for i in c.outcome.rejected {
                     if let Some(o) = outcomes.get_mut(i as usize) {
@@ -178,7 +178,7 @@ impl PollActor {
                 if fast > 0 {
                     tracing::error!(poll = self.poll_id, votes = fast, ?outcome, "fast-mode votes dropped");
                 }
-                vec![outcome; replies.iter().map(|r| r.0).sum()]
+                vec![outcome; n]
             }
         };
         let mut rest = outcomes.as_slice();

@@ -61,7 +61,7 @@ pub struct Exporter {
     db: DatabaseConnection,
     registry: Arc<Registry>,
     owner: String,
-    limit: Mutex<f64>,
+    /// The limit after each round that had work; the last is the current one.
     history: Mutex<Vec<f64>>,
     delivered: AtomicU64,
 }
@@ -72,7 +72,6 @@ impl Exporter {
             db,
             registry,
             owner,
-            limit: Mutex::new(START_LIMIT),
             history: Mutex::new(vec![START_LIMIT]),
             delivered: AtomicU64::new(0),
         })
@@ -80,12 +79,16 @@ impl Exporter {
 
     /// The current concurrency limit.
     pub fn limit(&self) -> f64 {
-        *self.limit.lock().unwrap_or_else(|p| p.into_inner())
+        self.history().last().copied().unwrap_or(START_LIMIT)
     }
 
     /// The limit after each round that had work, oldest first.
     pub fn history(&self) -> Vec<f64> {
-        self.history.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.lock_history().clone()
+    }
+
+    fn lock_history(&self) -> std::sync::MutexGuard<'_, Vec<f64>> {
+        self.history.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn delivered(&self) -> u64 {
@@ -93,14 +96,14 @@ impl Exporter {
     }
 
     fn adapt(&self, had_errors: bool) {
-        let mut limit = self.limit.lock().unwrap_or_else(|p| p.into_inner());
-        *limit = (*limit * if had_errors { SHRINK } else { GROWTH }).clamp(MIN_LIMIT, MAX_LIMIT);
-        metrics::gauge!("urna_webhook_concurrency_limit").set(*limit);
-        let mut history = self.history.lock().unwrap_or_else(|p| p.into_inner());
+        let mut history = self.lock_history();
+        let current = history.last().copied().unwrap_or(START_LIMIT);
+        let limit = (current * if had_errors { SHRINK } else { GROWTH }).clamp(MIN_LIMIT, MAX_LIMIT);
+        metrics::gauge!("urna_webhook_concurrency_limit").set(limit);
         if history.len() >= HISTORY {
             history.remove(0);
         }
-        history.push(*limit);
+        history.push(limit);
     }
 
     /// Runs rounds forever (on an actix arbiter: the HTTP client is local).

@@ -218,11 +218,19 @@ impl Registry {
     /// polls and other instances' counts.
     pub async fn catch_up(&self) -> anyhow::Result<()> {
         self.sync().await?;
+        self.refresh_open_counters().await;
+        Ok(())
+    }
+
+    /// Re-reads other instances' counts of every open poll from the
+    /// database; a poll that fails is logged and left for next time.
+    pub async fn refresh_open_counters(&self) {
         let now = Utc::now();
         for entry in self.all().iter().filter(|e| e.def.phase_at(now) == crate::domain::Phase::Open) {
-            self.refresh_counters(entry, false).await?;
+            if let Err(e) = self.refresh_counters(entry, false).await {
+                tracing::warn!(error = %e, poll = entry.def.id, "refreshing counters failed");
+            }
         }
-        Ok(())
     }
 
     /// Re-reads one poll from the database.

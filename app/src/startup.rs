@@ -93,16 +93,12 @@ async fn maintain(registry: Arc<Registry>, mut refresh: mpsc::UnboundedReceiver<
                 if let Err(e) = registry.sync().await {
                     tracing::warn!(error = %e, "syncing polls failed");
                 }
-                let now = chrono::Utc::now();
                 let fanout_ok = registry.bus().is_some_and(|b| b.healthy());
-                let counts_due = !fanout_ok || ticks.is_multiple_of(COUNTER_RESYNC_TICKS);
-                for entry in registry.all().iter().filter(|e| counts_due && e.def.phase_at(now) == crate::domain::Phase::Open) {
-                    if let Err(e) = registry.refresh_counters(entry, false).await {
-                        tracing::warn!(error = %e, poll = entry.def.id, "refreshing counters failed");
-                    }
+                if !fanout_ok || ticks.is_multiple_of(COUNTER_RESYNC_TICKS) {
+                    registry.refresh_open_counters().await;
                 }
                 if ticks.is_multiple_of(SESSION_SWEEP_TICKS)
-                    && let Err(e) = mutation::delete_expired_sessions(registry.db(), now).await
+                    && let Err(e) = mutation::delete_expired_sessions(registry.db(), chrono::Utc::now()).await
                 {
                     tracing::warn!(error = %e, "sweeping sessions failed");
                 }

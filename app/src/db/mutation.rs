@@ -98,11 +98,16 @@ async fn insert_options_and_tracks(
     Ok(())
 }
 
-/// Counts a change to a poll. Done in SQL so that concurrent changes each
+/// `version + 1`, computed by the database so that concurrent changes each
 /// get their own number (the UPDATE's row lock orders them).
+fn next_version() -> Expr {
+    Expr::col(polls::Column::Version).add(1)
+}
+
+/// Counts a change to a poll.
 async fn bump_version(db: &impl ConnectionTrait, id: i64) -> Result<(), DbErr> {
     polls::Entity::update_many()
-        .col_expr(polls::Column::Version, Expr::col(polls::Column::Version).add(1))
+        .col_expr(polls::Column::Version, next_version())
         .filter(polls::Column::Id.eq(id))
         .exec(db)
         .await
@@ -313,7 +318,7 @@ pub async fn close_poll(
         .col_expr(polls::Column::Status, Expr::value(PollStatus::Closed.as_str()))
         .col_expr(polls::Column::ClosedAt, Expr::value(now))
         .col_expr(polls::Column::UpdatedAt, Expr::value(Utc::now()))
-        .col_expr(polls::Column::Version, Expr::col(polls::Column::Version).add(1))
+        .col_expr(polls::Column::Version, next_version())
         .filter(polls::Column::Id.eq(id))
         .filter(polls::Column::Status.ne(PollStatus::Closed.as_str()))
         .exec(&txn)
@@ -355,7 +360,7 @@ pub async fn apply_schedules(db: &DatabaseConnection) -> Result<Vec<i64>, Mutati
         let mut upd = polls::Entity::update_many()
             .col_expr(polls::Column::Status, Expr::value(to.as_str()))
             .col_expr(polls::Column::UpdatedAt, Expr::value(Utc::now()))
-            .col_expr(polls::Column::Version, Expr::col(polls::Column::Version).add(1))
+            .col_expr(polls::Column::Version, next_version())
             .filter(polls::Column::Id.eq(p.id))
             .filter(polls::Column::Status.eq(p.status.as_str()));
         if to == PollStatus::Closed {

@@ -67,45 +67,38 @@ fn client_ip(req: &HttpRequest, state: &AppState) -> Option<IpAddr> {
         .or_else(|| req.peer_addr().map(|a| a.ip()))
 }
 
-/// The voter behind a credential, if the request carries a valid one
-/// (used for rate limits on unlimited tracks, where none is required).
-fn optional_voter(req: &HttpRequest, state: &AppState) -> Option<[u8; 32]> {
-    if let Some(token) = req.headers().get(VOTER_TOKEN_HEADER).and_then(|t| t.to_str().ok()) {
-        let id = voter::verify_token(state.voter_token_secret.as_ref(), token, Utc::now().timestamp()).ok()?;
-        return Some(state.server_key.voter_hash(VoterKind::Token, &id));
+/// The voter a request names: by its token when it sends one (an invalid
+/// token is an error, never a fall-back to the cookie), else by a valid
+/// voter cookie; the keyed hash and where it came from.
+fn presented_voter(req: &HttpRequest, state: &AppState) -> Result<Option<(VoterKind, [u8; 32])>, CredentialError> {
+    if let Some(token) = req.headers().get(VOTER_TOKEN_HEADER) {
+        let token = token.to_str().map_err(|_| CredentialError::Malformed)?;
+        let id = voter::verify_token(state.voter_token_secret.as_ref(), token, Utc::now().timestamp())?;
+        return Ok(Some((VoterKind::Token, state.server_key.voter_hash(VoterKind::Token, &id))));
     }
-    let id = req.cookie(VOTER_COOKIE).and_then(|c| state.server_key.verify_cookie(c.value()))?;
-    Some(state.server_key.voter_hash(VoterKind::Cookie, &id))
+    Ok(req
+        .cookie(VOTER_COOKIE)
+        .and_then(|c| state.server_key.verify_cookie(c.value()))
+        .map(|id| (VoterKind::Cookie, state.server_key.voter_hash(VoterKind::Cookie, &id))))
 }
 
 fn limit(state: &AppState, key: Key, limit: u32, what: &'static str) -> Result<(), ApiError> {
     state.rate_limiter.check(key, limit).map_err(|Limited(secs)| ApiError::RateLimited(what, secs))
 }
 
-/// The keyed hash of the voter, for one-per-voter tracks.
+/// The keyed hash of the voter, for one-per-voter tracks: a token always
+/// counts, a voter cookie only where the poll identifies voters by cookie.
 fn voter_hash(req: &HttpRequest, state: &AppState, def: &PollDef) -> Result<[u8; 32], ApiError> {
-    if let Some(token) = req.headers().get(VOTER_TOKEN_HEADER) {
-        let token = token.to_str().map_err(|_| ApiError::Unauthorized(CredentialError::Malformed.to_string()))?;
-        let id = voter::verify_token(state.voter_token_secret.as_ref(), token, Utc::now().timestamp())
-            .map_err(|e| ApiError::Unauthorized(e.to_string()))?;
-        return Ok(state.server_key.voter_hash(VoterKind::Token, &id));
-    }
-    match def.voter_identity {
-        VoterIdentity::Token => Err(ApiError::Unauthorized(format!(
+    match presented_voter(req, state).map_err(|e| ApiError::Unauthorized(e.to_string()))? {
+        Some((VoterKind::Token, h)) => Ok(h),
+        Some((VoterKind::Cookie, h)) if def.voter_identity == VoterIdentity::Cookie => Ok(h),
+        _ if def.voter_identity == VoterIdentity::Token => Err(ApiError::Unauthorized(format!(
             "this track allows one vote per voter: send a voter token in {VOTER_TOKEN_HEADER}"
         ))),
-        VoterIdentity::Cookie => {
-            let id = req
-                .cookie(VOTER_COOKIE)
-                .and_then(|c| state.server_key.verify_cookie(c.value()))
-                .ok_or_else(|| {
-                    ApiError::Unauthorized(format!(
-                        "this track allows one vote per voter: load the poll first (GET /api/polls/{}) to get a voter cookie",
-                        def.slug
-                    ))
-                })?;
-            Ok(state.server_key.voter_hash(VoterKind::Cookie, &id))
-        }
+        _ => Err(ApiError::Unauthorized(format!(
+            "this track allows one vote per voter: load the poll first (GET /api/polls/{}) to get a voter cookie",
+            def.slug
+        ))),
     }
 }
 
@@ -163,7 +156,8 @@ async fn vote(
         Dedupe::Unlimited => None,
     };
     if limits.per_voter > 0
-        && let Some(v) = voter.or_else(|| optional_voter(&req, &state))
+        // On unlimited tracks a credential is optional; a valid one still limits its voter.
+        && let Some(v) = voter.or_else(|| presented_voter(&req, &state).ok().flatten().map(|(_, h)| h))
     {
         limit(&state, Key::Voter(v), limits.per_voter, "voter")?;
     }
