@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test: unit tests, and the integration tests against a fresh
-# SQLite file and fresh databases on the real Postgres (started, or
-# installed, if it is not running).
+# Runs every test: unit tests, the integration tests against a fresh
+# SQLite file and fresh databases on the real Postgres and Redis (started,
+# or installed, if they are not running), then the browser tests of the web
+# UI (scripts/test-ui.sh; URNA_SKIP_UI=1 leaves them out while iterating).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/services.sh
@@ -17,7 +18,13 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
 cargo test --workspace --locked --lib --bins --tests "$@" 2>&1 | tee "$log" || status=$?
-# One closing line for the whole run (cargo prints one per test binary).
+if [ "${URNA_SKIP_UI:-0}" != 1 ]; then
+  bash scripts/test-ui.sh 2>&1 | tee -a "$log" || status=$?
+fi
+# One closing line for the whole run (cargo prints one per test binary,
+# node's runner its own).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed;?$/) p += $(i-1); if ($i ~ /^failed;?$/) f += $(i-1) } }
+     /^(# |ℹ )pass [0-9]+$/ { p += $3 }
+     /^(# |ℹ )fail [0-9]+$/ { f += $3 }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
 exit "$status"

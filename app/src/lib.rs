@@ -18,7 +18,10 @@
 //! - `ratelimit`: per-IP and per-voter limits, shared through Redis.
 //! - `routes`: the HTTP API; `error`: its problem+json errors.
 //! - `state`: what every worker shares.
-//! - `telemetry`: metrics, request ids, log format.
+//! - `telemetry`: metrics, request ids, log format; `ops`: the last
+//!   minute's figures for the admin dashboard's operations panel.
+//! - `web`: the Leptos pages of `frontend`, their site files, QR codes and
+//!   the no-JavaScript voting form.
 pub mod actor;
 pub mod auth;
 pub mod bus;
@@ -26,6 +29,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod export;
+pub mod ops;
 pub mod outbox;
 pub mod ratelimit;
 pub mod registry;
@@ -36,6 +40,7 @@ pub mod startup;
 pub mod state;
 pub mod telemetry;
 pub mod voter;
+pub mod web;
 
 pub use settings::Settings;
 pub use startup::Application;

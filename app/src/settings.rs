@@ -68,9 +68,13 @@ pub struct ServeArgs {
     /// other instances' counts) from the database.
     #[arg(long, env = "URNA_SYNC_INTERVAL_MS", default_value_t = 1000)]
     pub sync_interval_ms: u64,
-    /// Seed an open demo poll (`/api/polls/demo`) if there is none.
+    /// Seed an open demo poll (`/p/demo`) if there is none.
     #[arg(long, env = "URNA_DEMO")]
     pub demo: bool,
+    /// The built web UI (`pkg/urna.js`, `.wasm`, `.css`), from
+    /// `scripts/build-site.sh`; it must come from the same build as this binary.
+    #[arg(long, env = "URNA_SITE_ROOT", default_value = "site")]
+    pub site_root: String,
     /// Run migrations at start (default: yes for SQLite, no for Postgres,
     /// where `urna migrate` runs once per deploy).
     #[arg(long, env = "URNA_AUTO_MIGRATE")]
@@ -145,6 +149,7 @@ pub struct Settings {
     pub redis_prefix: String,
     pub sync_interval: Duration,
     pub demo: bool,
+    pub site_root: String,
     pub migrate: bool,
     pub instance_id: String,
     pub flush: FlushConfig,
@@ -179,6 +184,7 @@ impl Settings {
             redis_prefix: a.redis_prefix,
             sync_interval: Duration::from_millis(a.sync_interval_ms.max(100)),
             demo: a.demo,
+            site_root: a.site_root,
             instance_id: a.instance_id.unwrap_or_else(default_instance_id),
             flush: FlushConfig {
                 max_batch: a.flush_max_votes,
@@ -206,6 +212,7 @@ impl Settings {
             redis_prefix: "urna".into(),
             sync_interval: Duration::from_secs(1),
             demo: false,
+            site_root: "site".into(),
             migrate: true,
             instance_id: "test".into(),
             flush: FlushConfig { max_batch: 2048, interval: Duration::from_millis(2), max_pending: 50_000 },

@@ -193,11 +193,14 @@ impl Application {
         let port = listener.local_addr()?.port();
         let data = state.clone();
         crate::telemetry::metrics();
+        let ui = crate::web::Ui::new(&settings.site_root, state.clone());
         let server = HttpServer::new(move || {
+            let ui = ui.clone();
             App::new()
                 .wrap(actix_web::middleware::from_fn(crate::telemetry::observe))
                 .app_data(data.clone())
                 .configure(routes::configure)
+                .configure(move |cfg| ui.configure(cfg))
         })
             .workers(settings.workers)
             .backlog(4096)

@@ -64,7 +64,9 @@ pub async fn observe(req: ServiceRequest, next: Next<impl MessageBody>) -> Resul
         Err(e) => e.as_response_error().status_code().as_u16(),
     };
     metrics::counter!("urna_http_requests_total", "route" => route.clone(), "method" => method, "status" => status.to_string()).increment(1);
-    metrics::histogram!("urna_http_request_duration_seconds", "route" => route).record(start.elapsed().as_secs_f64());
+    let elapsed = start.elapsed().as_secs_f64();
+    metrics::histogram!("urna_http_request_duration_seconds", "route" => route).record(elapsed);
+    crate::ops::record_request(elapsed * 1000.0, status >= 500);
     res.map(|mut r| {
         if let Ok(v) = HeaderValue::from_str(&id) {
             r.headers_mut().insert(REQUEST_ID, v);

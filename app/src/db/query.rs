@@ -162,3 +162,20 @@ pub async fn secret(db: &impl ConnectionTrait, name: &str) -> anyhow::Result<Opt
         .context("reading app secret")?
         .map(|s| s.value))
 }
+
+/// Votes committed per `bucket_secs`-second bucket: `(bucket start in unix
+/// seconds, votes)`, oldest first. Read from the batch ledger, whose
+/// `(poll_id, committed_at)` index serves it.
+pub async fn votes_per_bucket(db: &impl ConnectionTrait, poll_id: i64, bucket_secs: i64) -> Result<Vec<(i64, i64)>, DbErr> {
+    let backend = db.get_database_backend();
+    let epoch = match backend {
+        sea_orm::DbBackend::Postgres => "extract(epoch from committed_at)::bigint",
+        _ => "CAST(strftime('%s', committed_at) AS INTEGER)",
+    };
+    let mut sql = crate::db::Sql::new(backend);
+    sql.push("SELECT (").push(epoch).push(" / ").bind(bucket_secs).push(") * ").bind(bucket_secs);
+    sql.push(" AS t, CAST(SUM(votes) AS BIGINT) AS n FROM batches WHERE poll_id = ").bind(poll_id);
+    sql.push(" GROUP BY 1 ORDER BY 1");
+    let rows = db.query_all_raw(sql.build()).await?;
+    rows.iter().map(|r| Ok((r.try_get_by_index::<i64>(0)?, r.try_get_by_index::<i64>(1)?))).collect()
+}

@@ -27,11 +27,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let database = crate::db::ping(&state.db).await;
     // Redis is not on the durability path: without it this instance still
     // takes votes, so it stays ready and reports the degradation.
-    let redis = match state.registry.bus() {
-        None => "disabled",
-        Some(bus) if bus.healthy() => "ok",
-        Some(_) => "degraded",
-    };
+    let redis = redis_status(&state);
     let body = serde_json::json!({
         "ready": database && !draining,
         "database": if database { "ok" } else { "unreachable" },
@@ -43,5 +39,14 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         HttpResponse::Ok().json(body)
     } else {
         HttpResponse::ServiceUnavailable().json(body)
+    }
+}
+
+/// `disabled` without Redis, else whether the fan-out is connected.
+pub fn redis_status(state: &AppState) -> &'static str {
+    match state.registry.bus() {
+        None => "disabled",
+        Some(bus) if bus.healthy() => "ok",
+        Some(_) => "degraded",
     }
 }

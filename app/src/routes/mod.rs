@@ -4,8 +4,9 @@
 //! - `health`: `/healthz`, `/readyz`, `/metrics`.
 //! - `polls`: `GET /api/polls/{slug}` and the public view of a poll.
 //! - `votes`: `POST /api/polls/{slug}/votes`, the write path.
-//! - `results`: `GET …/results` and the SSE stream `…/results/stream`.
-//! - `admin`: login, poll management, audit log.
+//! - `results`: `GET …/results`, the SSE stream `…/results/stream`, and
+//!   the vote curve `…/timeseries`.
+//! - `admin`: login, poll management, reports (curve, CSV, ops), audit log.
 pub mod admin;
 pub mod health;
 pub mod polls;
@@ -82,6 +83,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/polls/{slug}").route(web::get().to(polls::get_poll)))
         .service(resource("/api/polls/{slug}/results").route(web::get().to(results::get_results)))
         .service(resource("/api/polls/{slug}/results/stream").route(web::get().to(results::stream_results)))
+        .service(resource("/api/polls/{slug}/timeseries").route(web::get().to(results::get_timeseries)))
         .service(resource("/api/admin/login").route(web::post().to(admin::session::login)))
         .service(resource("/api/admin/logout").route(web::post().to(admin::session::logout)))
         .service(resource("/api/admin/me").route(web::get().to(admin::session::me)))
@@ -98,6 +100,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/api/admin/polls/{id}/open").route(web::post().to(admin::polls::open)))
         .service(resource("/api/admin/polls/{id}/close").route(web::post().to(admin::polls::close)))
+        .service(resource("/api/admin/polls/{id}/timeseries").route(web::get().to(admin::reports::timeseries)))
+        .service(resource("/api/admin/polls/{id}/export.csv").route(web::get().to(admin::reports::export_csv)))
+        .service(resource("/api/admin/ops").route(web::get().to(admin::reports::ops)))
         .service(resource("/api/admin/audit").route(web::get().to(admin::audit::list)))
         .default_service(web::to(not_found));
 }

@@ -62,19 +62,25 @@ pub async fn get_poll(req: HttpRequest, path: web::Path<String>, state: web::Dat
     let entry = public_poll(&state, &path)?;
     let def = &entry.def;
     let mut res = HttpResponse::Ok();
+    if let Some(cookie) = voter_cookie(&req, &state, def) {
+        res.cookie(cookie);
+    }
+    Ok(res.json(PollView::of(def, Utc::now())))
+}
+
+/// The anonymous voter cookie to hand out with a poll, when the poll has a
+/// one-per-voter track identified by cookie and the reader has none yet.
+pub fn voter_cookie(req: &HttpRequest, state: &AppState, def: &PollDef) -> Option<Cookie<'static>> {
     let wants_cookie = def.voter_identity == VoterIdentity::Cookie
         && def.tracks.iter().any(|t| t.dedupe == Dedupe::OnePerVoter);
     let has_cookie = req.cookie(VOTER_COOKIE).is_some_and(|c| state.server_key.verify_cookie(c.value()).is_some());
-    if wants_cookie && !has_cookie {
-        res.cookie(
-            Cookie::build(VOTER_COOKIE, state.server_key.new_cookie())
-                .path("/")
-                .http_only(true)
-                .same_site(SameSite::Lax)
-                .secure(state.secure_cookies)
-                .max_age(CookieDuration::days(365))
-                .finish(),
-        );
-    }
-    Ok(res.json(PollView::of(def, Utc::now())))
+    (wants_cookie && !has_cookie).then(|| {
+        Cookie::build(VOTER_COOKIE, state.server_key.new_cookie())
+            .path("/")
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .secure(state.secure_cookies)
+            .max_age(CookieDuration::days(365))
+            .finish()
+    })
 }

@@ -22,7 +22,7 @@ const STREAM_MIN_GAP: Duration = Duration::from_millis(100);
 /// A comment line this often keeps proxies from closing an idle stream.
 const STREAM_KEEPALIVE: Duration = Duration::from_secs(15);
 
-async fn visible_entry(req: &HttpRequest, state: &AppState, slug: &str) -> Result<PollEntry, ApiError> {
+pub async fn visible_entry(req: &HttpRequest, state: &AppState, slug: &str) -> Result<PollEntry, ApiError> {
     let entry = match public_poll(state, slug) {
         Ok(e) => e,
         // Admins may look at drafts too.
@@ -36,17 +36,19 @@ async fn visible_entry(req: &HttpRequest, state: &AppState, slug: &str) -> Resul
 }
 
 async fn check_visibility(req: &HttpRequest, state: &AppState, def: &PollDef) -> Result<(), ApiError> {
-    let allowed = match def.results_visibility {
-        Visibility::Live => true,
-        Visibility::AfterClose if def.effective_status(Utc::now()) == PollStatus::Closed => true,
-        Visibility::AfterClose | Visibility::AdminOnly => auth::current_admin(req, state).await?.is_some(),
-    };
-    if allowed {
-        Ok(())
-    } else if def.results_visibility == Visibility::AfterClose {
-        Err(ApiError::Forbidden("results are published when the poll closes".into()))
-    } else {
-        Err(ApiError::Forbidden("results of this poll are for admins only".into()))
+    match public_visibility(def) {
+        Err(_) if auth::current_admin(req, state).await?.is_some() => Ok(()),
+        other => other,
+    }
+}
+
+/// Whether anyone may see the poll's results now, and if not, why.
+pub fn public_visibility(def: &PollDef) -> Result<(), ApiError> {
+    match def.results_visibility {
+        Visibility::Live => Ok(()),
+        Visibility::AfterClose if def.effective_status(Utc::now()) == PollStatus::Closed => Ok(()),
+        Visibility::AfterClose => Err(ApiError::Forbidden("results are published when the poll closes".into())),
+        Visibility::AdminOnly => Err(ApiError::Forbidden("results of this poll are for admins only".into())),
     }
 }
 
@@ -78,9 +80,17 @@ struct StreamState {
 /// Counts a live viewer in `urna_sse_subscribers` while its stream lives.
 struct Viewer;
 
+static VIEWERS: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+/// Live SSE viewers on this instance.
+pub fn viewers() -> i64 {
+    VIEWERS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 impl Viewer {
     fn new() -> Self {
         metrics::gauge!("urna_sse_subscribers").increment(1.0);
+        VIEWERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Viewer
     }
 }
@@ -88,6 +98,7 @@ impl Viewer {
 impl Drop for Viewer {
     fn drop(&mut self) {
         metrics::gauge!("urna_sse_subscribers").decrement(1.0);
+        VIEWERS.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -119,4 +130,11 @@ pub async fn stream_results(req: HttpRequest, path: web::Path<String>, state: we
         .insert_header(("Cache-Control", "no-cache"))
         .insert_header(("X-Accel-Buffering", "no"))
         .streaming(stream))
+}
+
+/// `GET /api/polls/{slug}/timeseries`: the vote curve, under the same
+/// visibility rules as the results.
+pub async fn get_timeseries(req: HttpRequest, path: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let entry = visible_entry(&req, &state, &path).await?;
+    crate::routes::admin::reports::timeseries_of(&state, entry.def.id).await
 }

@@ -116,23 +116,27 @@ pub async fn cast_vote(
     body: web::Json<VoteBody>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let res = vote(req, path, body, state).await;
+    cast(&req, &path, body.into_inner(), &state).await
+}
+
+/// Casts one vote and counts it in the votes metric: the JSON route and the
+/// voting page's form both come here.
+pub async fn cast(req: &HttpRequest, slug: &str, body: VoteBody, state: &AppState) -> Result<HttpResponse, ApiError> {
+    let res = vote(req, slug, body, state).await;
     let outcome = match &res {
         Ok(r) if r.status() == actix_web::http::StatusCode::ACCEPTED => "accepted",
         Ok(_) => "recorded",
         Err(e) => e.code(),
     };
     metrics::counter!("urna_votes_total", "outcome" => outcome).increment(1);
+    if res.is_ok() {
+        crate::ops::record_vote();
+    }
     res
 }
 
-async fn vote(
-    req: HttpRequest,
-    path: web::Path<String>,
-    body: web::Json<VoteBody>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let entry = public_poll(&state, &path)?;
+async fn vote(req: &HttpRequest, slug: &str, body: VoteBody, state: &AppState) -> Result<HttpResponse, ApiError> {
+    let entry = public_poll(state, slug)?;
     let def = &entry.def;
     if def.option(body.option_id).is_none() {
         return Err(ApiError::NotFound(format!("no option {} in this poll", body.option_id)));
@@ -147,19 +151,19 @@ async fn vote(
     }
     let limits = state.rate_limiter.limits();
     if limits.per_ip > 0
-        && let Some(ip) = client_ip(&req, &state)
+        && let Some(ip) = client_ip(req, state)
     {
-        limit(&state, Key::ip(ip), limits.per_ip, "IP address")?;
+        limit(state, Key::ip(ip), limits.per_ip, "IP address")?;
     }
     let voter = match track.dedupe {
-        Dedupe::OnePerVoter => Some(voter_hash(&req, &state, def)?),
+        Dedupe::OnePerVoter => Some(voter_hash(req, state, def)?),
         Dedupe::Unlimited => None,
     };
     if limits.per_voter > 0
         // On unlimited tracks a credential is optional; a valid one still limits its voter.
-        && let Some(v) = voter.or_else(|| presented_voter(&req, &state).ok().flatten().map(|(_, h)| h))
+        && let Some(v) = voter.or_else(|| presented_voter(req, state).ok().flatten().map(|(_, h)| h))
     {
-        limit(&state, Key::Voter(v), limits.per_voter, "voter")?;
+        limit(state, Key::Voter(v), limits.per_voter, "voter")?;
     }
 
     // Backpressure: a bounded number of votes per poll may wait in memory.

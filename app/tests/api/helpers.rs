@@ -223,6 +223,19 @@ impl TestApp {
         answer(req.send_json(body).await.unwrap()).await
     }
 
+    /// A GET whose body is not JSON (pages, CSV, SVG): status, content type
+    /// and the body as text.
+    pub async fn get_text(&self, path: &str, headers: &[(&str, &str)]) -> (StatusCode, String, String) {
+        let mut req = self.client.get(self.url(path));
+        for (k, v) in headers {
+            req = req.insert_header((*k, *v));
+        }
+        let mut res = req.send().await.unwrap();
+        let ct = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        let body = res.body().limit(4 << 20).await.unwrap();
+        (res.status(), ct, String::from_utf8_lossy(&body).into_owned())
+    }
+
     /// Sends a raw body with a chosen content type.
     pub async fn post_raw(&self, path: &str, content_type: &str, body: impl Into<bytes::Bytes>) -> Answer {
         let req = self.client.post(self.url(path)).insert_header(("content-type", content_type));

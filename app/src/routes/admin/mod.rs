@@ -2,4 +2,5 @@
 //! session's CSRF token (see `crate::auth`).
 pub mod audit;
 pub mod polls;
+pub mod reports;
 pub mod session;

@@ -1,0 +1,121 @@
+//! The web UI: the `frontend` crate's Leptos pages rendered here, the
+//! compiled site files under `/pkg`, and the two routes only pages use (the
+//! QR code of a voting page, and the voting form that works without
+//! JavaScript).
+use std::sync::Arc;
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use chrono::Utc;
+use frontend::api::{Backend, Poll, Problem, Results};
+use leptos::prelude::{LeptosOptions, provide_context};
+use leptos_actix::{LeptosRoutes, generate_route_list};
+use serde::Deserialize;
+
+use crate::error::ApiError;
+use crate::routes::polls::{PollView, public_poll, voter_cookie};
+use crate::routes::results::public_visibility;
+use crate::routes::votes::{self, TrackRef, VoteBody};
+use crate::state::AppState;
+
+/// What pages read while rendering on the server: the registry's memory,
+/// never the database.
+struct Pages {
+    state: web::Data<AppState>,
+}
+
+fn problem(e: &ApiError) -> Problem {
+    Problem { detail: e.to_string(), ..Problem::new(e.status_code().as_u16(), e.code()) }
+}
+
+impl Backend for Pages {
+    fn poll(&self, slug: &str) -> Option<Poll> {
+        let entry = public_poll(&self.state, slug).ok()?;
+        serde_json::to_value(PollView::of(&entry.def, Utc::now())).ok().and_then(|v| serde_json::from_value(v).ok())
+    }
+
+    fn results(&self, slug: &str) -> Result<Results, Problem> {
+        let entry = public_poll(&self.state, slug).map_err(|e| problem(&e))?;
+        public_visibility(&entry.def).map_err(|e| problem(&e))?;
+        serde_json::from_slice(&entry.shared.results().json).map_err(|e| Problem { detail: e.to_string(), ..Problem::new(500, "internal") })
+    }
+
+    fn voter_cookie(&self, req: &HttpRequest, slug: &str) -> Option<String> {
+        let entry = public_poll(&self.state, slug).ok()?;
+        voter_cookie(req, &self.state, &entry.def).map(|c| c.to_string())
+    }
+}
+
+/// Built once before the server starts; each worker's `App` registers it.
+#[derive(Clone)]
+pub struct Ui {
+    options: LeptosOptions,
+    routes: Vec<leptos_actix::ActixRouteListing>,
+    backend: Arc<dyn Backend>,
+}
+
+impl Ui {
+    pub fn new(site_root: &str, state: web::Data<AppState>) -> Self {
+        let options = LeptosOptions::builder().output_name("urna").site_root(site_root).site_pkg_dir("pkg").build();
+        let routes = generate_route_list(frontend::App);
+        Ui { options, routes, backend: Arc::new(Pages { state }) }
+    }
+
+    /// Registers the pages, their site files and their helper routes.
+    pub fn configure(&self, cfg: &mut web::ServiceConfig) {
+        let pkg = format!("{}/pkg", self.options.site_root);
+        cfg.service(web::resource("/p/{slug}/qr.svg").route(web::get().to(qr_code)))
+            .service(web::resource("/p/{slug}/vote").route(web::post().to(vote_form)))
+            .service(actix_files::Files::new("/pkg", pkg).use_etag(true).use_last_modified(true));
+        let backend = self.backend.clone();
+        let options = self.options.clone();
+        cfg.leptos_routes_with_context(
+            self.routes.clone(),
+            move || provide_context(backend.clone()),
+            move || frontend::shell(options.clone()),
+        );
+    }
+}
+
+/// `GET /p/{slug}/qr.svg`: the voting page's address as a QR code.
+async fn qr_code(req: HttpRequest, path: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let entry = public_poll(&state, &path)?;
+    let info = req.connection_info();
+    let url = format!("{}://{}/p/{}", info.scheme(), info.host(), entry.def.slug);
+    let code = qrcode::QrCode::new(url.as_bytes()).map_err(|e| anyhow::anyhow!("QR code of {url}: {e}"))?;
+    let svg = code
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(200, 200)
+        .quiet_zone(true)
+        .dark_color(qrcode::render::svg::Color("#111111"))
+        .light_color(qrcode::render::svg::Color("#ffffff"))
+        .build();
+    Ok(HttpResponse::Ok()
+        .content_type("image/svg+xml")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .body(svg))
+}
+
+#[derive(Deserialize)]
+struct VoteForm {
+    option_id: i64,
+    track: Option<i64>,
+}
+
+/// `POST /p/{slug}/vote`: the voting page's form without JavaScript. Casts
+/// the vote as the API does and sends the voter back to the page, which
+/// shows the outcome named in `?outcome=`.
+async fn vote_form(req: HttpRequest, path: web::Path<String>, form: web::Form<VoteForm>, state: web::Data<AppState>) -> HttpResponse {
+    let VoteForm { option_id, track } = form.into_inner();
+    let body = VoteBody { option_id, track: track.map(TrackRef::Id) };
+    let outcome = match votes::cast(&req, &path, body, &state).await {
+        Ok(r) if r.status() == actix_web::http::StatusCode::ACCEPTED => "accepted",
+        Ok(_) => "recorded",
+        Err(e) => e.code(),
+    };
+    let slug: String = path.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
+    let track = track.map(|t| format!("&track={t}")).unwrap_or_default();
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, format!("/p/{slug}?outcome={outcome}{track}")))
+        .finish()
+}

@@ -1,0 +1,99 @@
+//! The web UI as the server renders it: what a browser (or a crawler, or a
+//! phone with JavaScript off) receives before any script runs.
+use actix_web::http::StatusCode;
+use serde_json::json;
+
+use crate::helpers::{Backend, option_ids, spawn_app};
+
+#[actix_web::test]
+async fn the_voting_page_is_rendered_with_the_poll_and_a_form_per_option() {
+    let app = spawn_app(Backend::Sqlite, |_| {}).await;
+    app.open_poll("page", json!({ "description": "Quem fica?" })).await;
+    let (status, ct, html) = app.get_text("/p/page", &[("accept-language", "en-US,en")]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(ct.starts_with("text/html"), "{ct}");
+    assert!(html.contains("<html lang=\"en\""), "{html}");
+    assert!(html.contains("Poll page") && html.contains("Quem fica?"), "{html}");
+    assert!(html.contains(r#"action="/p/page/vote""#), "{html}");
+    assert!(html.contains(r#"aria-label="Vote for A""#), "{html}");
+    assert!(html.contains("/pkg/urna.js"), "the page must load the hydration bundle");
+
+    let (_, _, pt) = app.get_text("/p/page", &[("accept-language", "pt-BR,pt;q=0.9")]).await;
+    assert!(pt.contains("<html lang=\"pt-BR\"") && pt.contains("Votar em A"), "{pt}");
+    let (_, _, cookie) = app.get_text("/p/page", &[("accept-language", "pt-BR"), ("cookie", "urna_lang=en")]).await;
+    assert!(cookie.contains("Vote for A"), "the language cookie outranks the browser's languages");
+}
+
+#[actix_web::test]
+async fn unknown_polls_and_drafts_get_a_404_page() {
+    let app = spawn_app(Backend::Sqlite, |_| {}).await;
+    app.create_poll(json!({ "slug": "draft", "title": "Draft", "options": [{"label": "A"}, {"label": "B"}] })).await;
+    for path in ["/p/nope", "/p/draft", "/p/nope/live"] {
+        let (status, _, html) = app.get_text(path, &[("accept-language", "en")]).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        assert!(html.contains("There is no poll at this address."), "{path}: {html}");
+    }
+}
+
+#[actix_web::test]
+async fn the_live_page_is_rendered_with_the_results_and_a_qr_code() {
+    let app = spawn_app(Backend::Sqlite, |_| {}).await;
+    let poll = app.open_poll("livepage", json!({})).await;
+    let option = option_ids(&poll)[1];
+    for _ in 0..2 {
+        app.vote("livepage", json!({ "option_id": option }), &[]).await;
+    }
+    let (status, _, html) = app.get_text("/p/livepage/live", &[("accept-language", "en")]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(r#"data-testid="total-votes">2<"#), "{html}");
+    assert!(html.contains("100.0%"), "{html}");
+    assert!(html.contains(r#"src="/p/livepage/qr.svg""#), "{html}");
+
+    let (status, ct, svg) = app.get_text("/p/livepage/qr.svg", &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ct, "image/svg+xml");
+    assert!(svg.contains("<svg") && svg.contains("<path"), "{svg}");
+
+    let hidden = app.open_poll("secret", json!({ "results_visibility": "after_close" })).await;
+    let (_, _, html) = app.get_text("/p/secret/live", &[("accept-language", "en")]).await;
+    assert!(html.contains("Results will be published when voting closes."), "{hidden}: {html}");
+    assert!(!html.contains("total-votes"), "hidden results leak: {html}");
+}
+
+#[actix_web::test]
+async fn the_form_vote_counts_and_redirects_back_with_its_outcome() {
+    let app = spawn_app(Backend::Sqlite, |_| {}).await;
+    let poll = app.open_poll("form", json!({})).await;
+    let (option, track) = (option_ids(&poll)[2], poll["tracks"][0]["id"].as_i64().unwrap());
+    // A browser follows the redirect; here it is the answer under test.
+    let client = awc::Client::builder().disable_redirects().finish();
+    let res = client
+        .post(app.url("/p/form/vote"))
+        .insert_header(("content-type", "application/x-www-form-urlencoded"))
+        .send_body(format!("option_id={option}&track={track}"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers().get("location").unwrap(), format!("/p/form?outcome=recorded&track={track}").as_str());
+    assert_eq!(app.results("form").await["total_votes"], 1);
+
+    app.admin_post(&format!("/api/admin/polls/{}/close", poll["id"]), &json!({})).await;
+    let res = client
+        .post(app.url("/p/form/vote"))
+        .insert_header(("content-type", "application/x-www-form-urlencoded"))
+        .send_body(format!("option_id={option}"))
+        .await
+        .unwrap();
+    assert_eq!(res.headers().get("location").unwrap(), "/p/form?outcome=poll-closed");
+    let (_, _, html) = app.get_text("/p/form?outcome=poll-closed", &[("accept-language", "en")]).await;
+    assert!(html.contains("Voting is closed. This vote was not counted."), "{html}");
+}
+
+#[actix_web::test]
+async fn a_one_per_voter_poll_page_hands_out_the_voter_cookie() {
+    let app = spawn_app(Backend::Sqlite, |_| {}).await;
+    app.open_poll("once", json!({ "tracks": [{ "name": "main", "dedupe": "one_per_voter" }] })).await;
+    let res = app.client.get(app.url("/p/once")).send().await.unwrap();
+    let cookies: Vec<String> = res.headers().get_all("set-cookie").filter_map(|v| v.to_str().ok()).map(str::to_owned).collect();
+    assert!(cookies.iter().any(|c| c.starts_with("urna_voter=") && c.contains("HttpOnly")), "{cookies:?}");
+}

@@ -1,0 +1,137 @@
+// What a person does in a browser, checked in a real one.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { start, open, ADMIN } from './harness.js';
+
+let urna;
+before(async () => { urna = await start(); });
+after(async () => { await urna?.stop(); });
+
+const text = (page, sel) => page.locator(sel).first().innerText();
+
+test('a voter votes and sees "recorded"; the live dashboard in a second page counts it without reload', async () => {
+  await urna.admin.openPoll('e2e-live');
+  const live = await urna.page();
+  await open(live, urna.base, '/p/e2e-live/live');
+  assert.equal(await text(live, '[data-testid=total-votes]'), '0');
+  await live.waitForSelector('[data-testid=stream-state].on');
+  await live.evaluate(() => { window.__sameDocument = true; });
+
+  const voter = await urna.page();
+  await open(voter, urna.base, '/p/e2e-live');
+  await voter.getByRole('button', { name: 'Vote for Alpha' }).click();
+  const feedback = voter.locator('[data-testid=vote-feedback][data-outcome=recorded]');
+  await feedback.waitFor();
+  assert.match(await feedback.innerText(), /Vote recorded/);
+
+  await live.waitForFunction(() => document.querySelector('[data-testid=total-votes]')?.textContent === '1', null, { timeout: 5_000 });
+  const alpha = live.locator('.bar-row', { hasText: 'Alpha' });
+  assert.equal(await alpha.locator('[data-testid=option-votes]').innerText(), '1');
+  assert.equal(await alpha.locator('.bar-percent').innerText(), '100.0%');
+  assert.equal(await live.evaluate(() => window.__sameDocument), true, 'the dashboard reloaded');
+  assert.match(await text(live, '[data-testid=as-of]'), /^Counted up to \d\d:\d\d:\d\d$/);
+});
+
+test('a vote on a poll that closed meanwhile shows the closed message', async () => {
+  const poll = await urna.admin.openPoll('e2e-closed');
+  const voter = await urna.page();
+  await open(voter, urna.base, '/p/e2e-closed');
+  await urna.admin.call('POST', `/api/admin/polls/${poll.id}/close`);
+  await voter.getByRole('button', { name: 'Vote for Beta' }).click();
+  const feedback = voter.locator('[data-testid=vote-feedback][data-outcome=closed]');
+  await feedback.waitFor();
+  assert.match(await feedback.innerText(), /Voting is closed/);
+  // Reloaded, the page says so before anyone votes.
+  await open(voter, urna.base, '/p/e2e-closed');
+  assert.equal(await text(voter, '[data-testid=poll-status]'), 'Voting is closed');
+});
+
+test('without JavaScript the vote is a form post that comes back "recorded"', async () => {
+  await urna.admin.openPoll('e2e-nojs');
+  const context = await urna.browser.newContext({ javaScriptEnabled: false, locale: 'en-US' });
+  const page = await context.newPage();
+  await page.goto(`${urna.base}/p/e2e-nojs`);
+  await page.getByRole('button', { name: 'Vote for Beta' }).click();
+  await page.waitForURL(/outcome=recorded/);
+  assert.match(await text(page, '[data-testid=vote-feedback]'), /Vote recorded/);
+  const results = await (await fetch(`${urna.base}/api/polls/e2e-nojs/results`)).json();
+  assert.equal(results.total_votes, 1);
+  await context.close();
+});
+
+test('an admin logs in, creates a dual-track poll, opens it, sees votes arrive, closes it and downloads the CSV', async () => {
+  const page = await urna.page();
+  await open(page, urna.base, '/admin');
+  await page.getByLabel('Username').fill(ADMIN.username);
+  await page.getByLabel('Password').fill(ADMIN.password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByText(`Signed in as ${ADMIN.username}`).waitFor();
+
+  await page.getByRole('link', { name: 'New poll' }).click();
+  await page.locator('input[name=slug]').fill('paredao');
+  await page.locator('input[name=title]').fill('Paredão');
+  const labels = page.locator('input[name=option-label]');
+  await labels.nth(0).fill('Ana');
+  await labels.nth(1).fill('Bruno');
+  await page.getByRole('button', { name: 'Add track' }).click();
+  const names = page.locator('input[name=track-name]');
+  await names.nth(0).fill('unico');
+  await page.locator('select[name=track-dedupe]').nth(0).selectOption('one_per_voter');
+  await page.locator('input[name=track-weight]').nth(0).fill('70');
+  await names.nth(1).fill('torcida');
+  await page.locator('input[name=track-weight]').nth(1).fill('30');
+  await page.getByRole('button', { name: 'Create poll' }).click();
+  await page.waitForURL(/\/admin\/polls\/\d+$/);
+  assert.equal(await text(page, '[data-testid=poll-status]'), 'Draft');
+
+  await page.getByRole('button', { name: 'Open voting' }).click();
+  await page.getByRole('button', { name: 'Yes' }).click();
+  await page.locator('[data-testid=poll-status]', { hasText: 'Voting is open' }).first().waitFor();
+
+  // A voter votes once on the one-per-voter track, twice on the other.
+  const voter = await urna.page();
+  await open(voter, urna.base, '/p/paredao');
+  const unico = voter.locator('section.track', { hasText: 'unico' });
+  const torcida = voter.locator('section.track', { hasText: 'torcida' });
+  await unico.getByRole('button', { name: 'Vote for Ana' }).click();
+  await unico.locator('[data-outcome=recorded]').waitFor();
+  assert.equal(await unico.getByRole('button', { name: 'Vote for Ana' }).isDisabled(), true);
+  assert.match(await unico.locator('.voted').innerText(), /You have voted/);
+  for (let i = 0; i < 2; i++) {
+    await torcida.getByRole('button', { name: 'Vote for Bruno' }).click();
+    await torcida.locator('[data-outcome=recorded]').waitFor();
+    await torcida.getByRole('button', { name: 'Vote for Bruno' }).and(voter.locator(':enabled')).waitFor();
+  }
+
+  await page.waitForFunction(() => document.querySelector('[data-testid=total-votes]')?.textContent === '3', null, { timeout: 5_000 });
+  assert.match(await page.locator('figure.bars', { hasText: 'Weighted result' }).innerText(), /Ana[\s\S]*70\.0%[\s\S]*Bruno[\s\S]*30\.0%/);
+
+  await page.getByRole('button', { name: 'Close voting' }).click();
+  await page.getByRole('button', { name: 'Yes' }).click();
+  await page.locator('[data-testid=poll-status]', { hasText: 'Voting is closed' }).first().waitFor();
+
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download CSV' }).click()]);
+  assert.equal(download.suggestedFilename(), 'paredao-results.csv');
+  const csv = readFileSync(await download.path(), 'utf8');
+  assert.match(csv, /^poll,status,as_of,track,weight,option_id,option,votes,percent\r\n/);
+  assert.match(csv, /paredao,closed,[^,]+,unico,70,\d+,Ana,1,100\.00/);
+  assert.match(csv, /paredao,closed,[^,]+,torcida,30,\d+,Bruno,2,100\.00/);
+  assert.match(csv, /weighted,,\d+,Ana,,70\.00/);
+});
+
+test('the language switch changes the page text, and the choice sticks', async () => {
+  await urna.admin.openPoll('e2e-lang');
+  const page = await urna.page('en-US');
+  await open(page, urna.base, '/p/e2e-lang');
+  assert.equal(await text(page, '.hint'), 'Vote as often as you like');
+  await page.getByTestId('lang-switch').click();
+  await page.locator('.hint', { hasText: 'Vote quantas vezes quiser' }).waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Votar em Alpha' }).count(), 1);
+  await open(page, urna.base, '/p/e2e-lang');
+  assert.equal(await text(page, '.hint'), 'Vote quantas vezes quiser');
+
+  const pt = await urna.page('pt-BR');
+  await open(pt, urna.base, '/p/e2e-lang/live');
+  assert.equal(await text(pt, '.kpis dt'), 'Total de votos');
+});

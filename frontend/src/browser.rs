@@ -1,0 +1,251 @@
+//! What only exists in a browser. On the server every function here is an
+//! inert stand-in, so components can call them unconditionally.
+
+#[cfg(feature = "hydrate")]
+mod imp {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen::prelude::*;
+
+    fn document() -> Option<web_sys::Document> {
+        web_sys::window()?.document()
+    }
+
+    pub fn document_lang() -> Option<String> {
+        Some(document()?.document_element()?.get_attribute("lang")?)
+    }
+
+    pub fn mark_hydrated() {
+        if let Some(body) = document().and_then(|d| d.body()) {
+            let _ = body.set_attribute(crate::HYDRATED_ATTR, "");
+        }
+    }
+
+    pub fn remember_language(tag: &str) {
+        let Some(doc) = document() else { return };
+        if let Some(html) = doc.document_element() {
+            let _ = html.set_attribute("lang", tag);
+        }
+        if let Ok(doc) = doc.dyn_into::<web_sys::HtmlDocument>() {
+            let cookie = format!("{}={tag}; path=/; max-age=31536000; samesite=lax", crate::i18n::LANG_COOKIE);
+            let _ = doc.set_cookie(&cookie);
+        }
+    }
+
+    fn storage() -> Option<web_sys::Storage> {
+        web_sys::window()?.local_storage().ok()?
+    }
+
+    pub fn stored(key: &str) -> Option<String> {
+        storage()?.get_item(key).ok()?
+    }
+
+    pub fn store(key: &str, value: &str) {
+        if let Some(s) = storage() {
+            let _ = s.set_item(key, value);
+        }
+    }
+
+    /// A query parameter of the current address.
+    pub fn query_param(name: &str) -> Option<String> {
+        let search = web_sys::window()?.location().search().ok()?;
+        let params = web_sys::UrlSearchParams::new_with_str(&search).ok()?;
+        params.get(name)
+    }
+
+    pub fn origin() -> Option<String> {
+        web_sys::window()?.location().origin().ok()
+    }
+
+    /// Milliseconds since the epoch, from the browser's clock.
+    pub fn now_ms() -> f64 {
+        js_sys::Date::now()
+    }
+
+    /// Waits `ms` milliseconds without blocking the page.
+    pub async fn sleep(ms: u32) {
+        let promise = js_sys::Promise::new(&mut |resolve, _| {
+            if let Some(w) = web_sys::window() {
+                let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32);
+            }
+        });
+        let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    }
+
+    /// An RFC 3339 instant as the reader's local wall-clock time.
+    pub fn local_time(iso: &str) -> String {
+        let d = js_sys::Date::new(&JsValue::from_str(iso));
+        if d.get_time().is_nan() {
+            return iso.to_owned();
+        }
+        format!("{:02}:{:02}:{:02}", d.get_hours(), d.get_minutes(), d.get_seconds())
+    }
+
+    /// An RFC 3339 instant as local date and time, `YYYY-MM-DD HH:MM`.
+    pub fn local_datetime(iso: &str) -> String {
+        let d = js_sys::Date::new(&JsValue::from_str(iso));
+        if d.get_time().is_nan() {
+            return iso.to_owned();
+        }
+        format!("{:04}-{:02}-{:02} {:02}:{:02}", d.get_full_year(), d.get_month() + 1, d.get_date(), d.get_hours(), d.get_minutes())
+    }
+
+    /// An RFC 3339 instant as the value of a `datetime-local` input.
+    pub fn to_input_value(iso: &str) -> String {
+        local_datetime(iso).replace(' ', "T")
+    }
+
+    /// A `datetime-local` input's value (local time) as an RFC 3339 instant.
+    pub fn from_input_value(value: &str) -> Option<String> {
+        if value.is_empty() {
+            return None;
+        }
+        let d = js_sys::Date::new(&JsValue::from_str(value));
+        if d.get_time().is_nan() { None } else { d.to_iso_string().as_string() }
+    }
+}
+
+#[cfg(not(feature = "hydrate"))]
+mod imp {
+    pub fn document_lang() -> Option<String> {
+        None
+    }
+    pub fn mark_hydrated() {}
+    pub fn remember_language(_tag: &str) {}
+    pub fn stored(_key: &str) -> Option<String> {
+        None
+    }
+    pub fn store(_key: &str, _value: &str) {}
+    pub fn query_param(_name: &str) -> Option<String> {
+        None
+    }
+    pub fn origin() -> Option<String> {
+        None
+    }
+    pub fn now_ms() -> f64 {
+        0.0
+    }
+    pub async fn sleep(_ms: u32) {}
+    /// On the server: the UTC time of day, marked as such; the browser
+    /// replaces it with local time as soon as it has results of its own.
+    pub fn local_time(iso: &str) -> String {
+        iso.get(11..19).map(|t| format!("{t} UTC")).unwrap_or_else(|| iso.to_owned())
+    }
+    pub fn local_datetime(iso: &str) -> String {
+        iso.get(..16).map(|t| format!("{} UTC", t.replace('T', " "))).unwrap_or_else(|| iso.to_owned())
+    }
+    pub fn to_input_value(iso: &str) -> String {
+        iso.get(..16).unwrap_or_default().to_owned()
+    }
+    pub fn from_input_value(value: &str) -> Option<String> {
+        (!value.is_empty()).then(|| format!("{value}:00Z"))
+    }
+}
+
+pub use imp::*;
+
+/// A live subscription to an SSE endpoint's `results` events that
+/// reconnects on its own: the browser retries a dropped connection itself,
+/// and when it gives up (the stream answered an error) this opens a new one
+/// two seconds later. Dropping it closes the stream for good.
+pub struct LiveStream {
+    #[cfg(feature = "hydrate")]
+    inner: std::rc::Rc<std::cell::RefCell<stream::Inner>>,
+}
+
+impl LiveStream {
+    /// `on_event` gets each event's data; `on_state` whether the stream is
+    /// connected.
+    pub fn open(url: String, on_event: impl Fn(String) + 'static, on_state: impl Fn(bool) + 'static) -> LiveStream {
+        #[cfg(feature = "hydrate")]
+        {
+            let inner = std::rc::Rc::new(std::cell::RefCell::new(stream::Inner {
+                source: None,
+                closed: false,
+                url,
+                on_event: std::rc::Rc::new(on_event),
+                on_state: std::rc::Rc::new(on_state),
+            }));
+            stream::connect(&inner);
+            LiveStream { inner }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        {
+            let _ = (url, on_event, on_state);
+            LiveStream {}
+        }
+    }
+}
+
+impl Drop for LiveStream {
+    fn drop(&mut self) {
+        #[cfg(feature = "hydrate")]
+        {
+            let mut inner = self.inner.borrow_mut();
+            inner.closed = true;
+            if let Some(s) = inner.source.take() {
+                s.close();
+            }
+        }
+    }
+}
+
+#[cfg(feature = "hydrate")]
+mod stream {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen::prelude::*;
+    use web_sys::{EventSource, MessageEvent};
+
+    pub struct Inner {
+        pub source: Option<EventSource>,
+        pub closed: bool,
+        pub url: String,
+        pub on_event: Rc<dyn Fn(String)>,
+        pub on_state: Rc<dyn Fn(bool)>,
+    }
+
+    const RECONNECT_MS: u32 = 2000;
+
+    pub fn connect(inner: &Rc<RefCell<Inner>>) {
+        let (url, on_event, on_state) = {
+            let i = inner.borrow();
+            (i.url.clone(), i.on_event.clone(), i.on_state.clone())
+        };
+        let Ok(source) = EventSource::new(&url) else { return };
+        let on_msg = {
+            let on_state = on_state.clone();
+            Closure::<dyn Fn(MessageEvent)>::new(move |e: MessageEvent| {
+                on_state(true);
+                if let Some(data) = e.data().as_string() {
+                    on_event(data);
+                }
+            })
+        };
+        let _ = source.add_event_listener_with_callback("results", on_msg.as_ref().unchecked_ref());
+        on_msg.forget();
+        let on_error = {
+            let weak = Rc::downgrade(inner);
+            let src = source.clone();
+            Closure::<dyn Fn(web_sys::Event)>::new(move |_| {
+                on_state(false);
+                if src.ready_state() != EventSource::CLOSED {
+                    return; // the browser is already retrying
+                }
+                let weak = weak.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    super::sleep(RECONNECT_MS).await;
+                    if let Some(inner) = weak.upgrade()
+                        && !inner.borrow().closed
+                    {
+                        connect(&inner);
+                    }
+                });
+            })
+        };
+        source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        on_error.forget();
+        inner.borrow_mut().source = Some(source);
+    }
+}

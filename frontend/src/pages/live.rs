@@ -1,0 +1,233 @@
+//! The live results dashboard, `/p/{slug}/live`: rendered with the results
+//! of the moment, then kept current by the SSE stream.
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+use crate::api::{self, Problem, Results};
+use crate::browser;
+use crate::chart::{Bar, Bars, Curve};
+use crate::i18n::{fill, tr};
+use crate::pages::{PollMissing, StatusBadge};
+
+#[component]
+pub fn LivePage() -> impl IntoView {
+    let params = use_params_map();
+    let slug = move || params.read().get("slug").unwrap_or_default();
+    let poll = Resource::new(slug, |s| api::sendable(api::load_poll(s)));
+    let results = Resource::new(slug, |s| api::sendable(api::load_results(s)));
+    let t = tr();
+    view! {
+        <Suspense fallback=move || view! { <p class="loading">{move || t().loading}</p> }>
+            {move || Suspend::new(async move {
+                match (poll.await, results.await) {
+                    (Ok(p), initial) => view! {
+                        <Title text=format!("{} · {}", p.title, t().live_results)/>
+                        <article class="card live">
+                            <h1>{p.title.clone()}</h1>
+                            <Dashboard slug=p.slug.clone() initial=Some(initial)/>
+                            <Share slug=p.slug.clone()/>
+                        </article>
+                    }.into_any(),
+                    (Err(_), _) => view! { <PollMissing/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// Bars per track (and weighted, for several tracks), the totals, votes per
+/// second and the vote curve, all following the SSE stream. `initial` is
+/// what the server rendered with; `None` waits for the stream's first event
+/// (the admin's view, rendered in the browser).
+#[component]
+pub fn Dashboard(slug: String, initial: Option<Result<Results, Problem>>) -> impl IntoView {
+    let t = tr();
+    let hidden = match &initial {
+        Some(Err(p)) if p.status == 403 => Some(p.detail.contains("close")),
+        _ => None,
+    };
+    if let Some(after_close) = hidden {
+        return view! {
+            <p class="notice" data-testid="results-hidden">
+                {move || if after_close { t().results_after_close } else { t().results_admin_only }}
+            </p>
+        }
+        .into_any();
+    }
+    let results = RwSignal::new(initial.and_then(Result::ok));
+    let connected = RwSignal::new(false);
+    let rate = RwSignal::new(0.0_f64);
+    let curve = RwSignal::new(Vec::<(f64, f64)>::new());
+    follow(slug, results, connected, rate, curve);
+
+    let status = Signal::derive(move || results.with(|r| r.as_ref().map(|r| r.status.clone()).unwrap_or_default()));
+    let total = move || results.with(|r| r.as_ref().map(|r| r.total_votes).unwrap_or(0));
+    let as_of = move || {
+        results.with(|r| match r.as_ref().and_then(|r| r.as_of.clone()) {
+            Some(at) => fill(t().counted_up_to, browser::local_time(&at)),
+            None => t().nothing_counted.to_owned(),
+        })
+    };
+    let tracks = move || results.with(|r| r.as_ref().map(|r| r.tracks.clone()).unwrap_or_default());
+    let weighted = move || {
+        results.with(|r| {
+            r.as_ref()
+                .filter(|r| r.tracks.len() > 1)
+                .map(|r| r.weighted.iter().map(|w| Bar { key: w.option_id, label: w.label.clone(), percent: w.percent, votes: None }).collect::<Vec<_>>())
+        })
+    };
+    view! {
+        <div class="dashboard">
+            <div class="stats">
+                <StatusBadge status/>
+                <span class=move || if connected.get() { "stream on" } else { "stream off" } data-testid="stream-state">
+                    {move || if connected.get() { t().stream_live } else { t().stream_reconnecting }}
+                </span>
+            </div>
+            <dl class="kpis">
+                <div><dt>{move || t().total_votes}</dt><dd data-testid="total-votes">{total}</dd></div>
+                <div><dt>{move || t().votes_per_sec}</dt><dd data-testid="votes-per-sec">{move || format!("{:.0}", rate.get())}</dd></div>
+            </dl>
+            <p class="as-of" data-testid="as-of">{as_of}</p>
+            {move || weighted().map(|bars| view! {
+                <Bars bars=Signal::derive(move || bars.clone()) caption=Signal::derive(move || t().weighted_result.to_owned())/>
+            })}
+            <For each=tracks key=|tr| tr.id let:track>
+                {
+                    let id = track.id;
+                    let several = Signal::derive(move || results.with(|r| r.as_ref().is_some_and(|r| r.tracks.len() > 1)));
+                    let bars = Signal::derive(move || {
+                        results.with(|r| {
+                            r.as_ref()
+                                .and_then(|r| r.tracks.iter().find(|t| t.id == id))
+                                .map(|t| t.options.iter().map(|o| Bar { key: o.option_id, label: o.label.clone(), percent: o.percent, votes: Some(o.votes) }).collect())
+                                .unwrap_or_default()
+                        })
+                    });
+                    let name = track.name.clone();
+                    let weight = track.weight;
+                    let caption = Signal::derive(move || {
+                        if several.get() { format!("{} · {}", name, fill(t().weight, weight)) } else { t().live_results.to_owned() }
+                    });
+                    view! { <Bars bars caption/> }
+                }
+            </For>
+            <Curve points=curve caption=Signal::derive(move || t().vote_curve.to_owned())/>
+        </div>
+    }
+    .into_any()
+}
+
+/// Subscribes to the results stream and keeps the rate and the curve.
+#[allow(unused_variables)]
+fn follow(slug: String, results: RwSignal<Option<Results>>, connected: RwSignal<bool>, rate: RwSignal<f64>, curve: RwSignal<Vec<(f64, f64)>>) {
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |prev: Option<()>| {
+        if prev.is_some() {
+            return;
+        }
+        use std::collections::VecDeque;
+        /// Votes per second are measured over this window.
+        const RATE_WINDOW_MS: f64 = 5000.0;
+        /// The curve keeps at most this many points; older ones thin out.
+        const CURVE_POINTS: usize = 600;
+
+        let samples = StoredValue::new(VecDeque::<(f64, i64)>::new());
+        let sample = move |total: i64| {
+            let now = browser::now_ms();
+            let per_sec = samples
+                .try_update_value(|s| {
+                    s.push_back((now, total));
+                    while s.front().is_some_and(|(t, _)| now - t > RATE_WINDOW_MS) {
+                        s.pop_front();
+                    }
+                    match (s.front(), s.back()) {
+                        (Some(a), Some(b)) if b.0 - a.0 >= 900.0 => (b.1 - a.1) as f64 * 1000.0 / (b.0 - a.0),
+                        _ => 0.0,
+                    }
+                })
+                .unwrap_or(0.0);
+            rate.set(per_sec.max(0.0));
+            curve.update(|c| {
+                c.push((now / 1000.0, total as f64));
+                if c.len() > CURVE_POINTS {
+                    *c = c.iter().enumerate().filter(|(i, _)| i % 2 == 0).map(|(_, p)| *p).collect();
+                }
+            });
+        };
+
+        // The curve starts with the poll's history.
+        {
+            let slug = slug.clone();
+            leptos::task::spawn_local(async move {
+                if let Ok(ts) = api::get::<api::Timeseries>(&format!("/api/polls/{slug}/timeseries")).await {
+                    let mut sum = 0_i64;
+                    let history: Vec<(f64, f64)> = ts
+                        .points
+                        .iter()
+                        .map(|(at, n)| {
+                            sum += n;
+                            ((at + ts.bucket_secs) as f64, sum as f64)
+                        })
+                        .collect();
+                    curve.update(|c| {
+                        let first_live = c.first().map(|p| p.0).unwrap_or(f64::MAX);
+                        let mut merged: Vec<(f64, f64)> = history.into_iter().filter(|p| p.0 < first_live).collect();
+                        merged.append(c);
+                        *c = merged;
+                    });
+                }
+            });
+        }
+
+        let stream = browser::LiveStream::open(
+            format!("/api/polls/{slug}/results/stream"),
+            move |data| {
+                if let Ok(r) = serde_json::from_str::<Results>(&data) {
+                    results.set(Some(r));
+                }
+            },
+            move |up| connected.set(up),
+        );
+        // A sample a second, so the rate falls back to zero when votes stop.
+        let tick = set_interval_with_handle(
+            move || sample(results.with_untracked(|r| r.as_ref().map(|r| r.total_votes).unwrap_or(0))),
+            std::time::Duration::from_secs(1),
+        )
+        .ok();
+        let guard = send_wrapper::SendWrapper::new(stream);
+        on_cleanup(move || {
+            drop(guard);
+            if let Some(t) = tick {
+                t.clear();
+            }
+        });
+    });
+}
+
+/// The voting page's address, as a link and as a QR code.
+#[component]
+fn Share(slug: String) -> impl IntoView {
+    let t = tr();
+    let path = format!("/p/{slug}");
+    let origin = RwSignal::new(String::new());
+    Effect::new(move |_| {
+        if let Some(o) = browser::origin() {
+            origin.set(o);
+        }
+    });
+    let shown = {
+        let path = path.clone();
+        move || format!("{}{}", origin.get(), path)
+    };
+    view! {
+        <aside class="share">
+            <img class="qr" src=format!("/p/{slug}/qr.svg") width="168" height="168" alt=move || t().qr_alt/>
+            <div>
+                <p>{move || t().share}</p>
+                <a href=path.clone() data-testid="share-link">{shown}</a>
+            </div>
+        </aside>
+    }
+}

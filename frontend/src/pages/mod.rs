@@ -1,0 +1,45 @@
+//! One module per page family, and the pieces they share.
+pub mod admin;
+pub mod home;
+pub mod live;
+pub mod vote;
+
+use leptos::prelude::*;
+
+use crate::i18n::{Texts, tr};
+
+/// A poll's status as a coloured label.
+#[component]
+pub fn StatusBadge(#[prop(into)] status: Signal<String>) -> impl IntoView {
+    let t = tr();
+    view! {
+        <span class=move || format!("badge status-{}", status.get()) data-testid="poll-status">
+            {move || status_text(t(), &status.get())}
+        </span>
+    }
+}
+
+pub fn status_text(t: &'static Texts, status: &str) -> &'static str {
+    match status {
+        "draft" => t.status_draft,
+        "scheduled" => t.status_scheduled,
+        "open" => t.status_open,
+        _ => t.status_closed,
+    }
+}
+
+/// No poll at this address (or a draft, which the public cannot see).
+#[component]
+pub fn PollMissing() -> impl IntoView {
+    let t = tr();
+    #[cfg(feature = "ssr")]
+    if let Some(res) = use_context::<leptos_actix::ResponseOptions>() {
+        res.set_status(actix_web::http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <section class="card">
+            <h1>{move || t().not_found}</h1>
+            <p>{move || t().poll_not_found}</p>
+        </section>
+    }
+}

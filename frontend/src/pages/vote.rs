@@ -1,0 +1,296 @@
+//! The voting page, `/p/{slug}`: phone-first, one tap per vote, a distinct
+//! answer for every outcome of the vote API. Without JavaScript each option
+//! is a plain form posted to `/p/{slug}/vote`, which answers with a redirect
+//! back here carrying `?outcome=`.
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use crate::api::{self, Poll, PollOption, Track};
+use crate::browser;
+use crate::i18n::{Texts, fill, tr};
+use crate::pages::{PollMissing, StatusBadge};
+
+/// Where a vote stands, as the voter is told.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Feedback {
+    Sending,
+    Recorded { again: bool },
+    Accepted,
+    AlreadyVoted,
+    NotOpenYet(Option<String>),
+    Closed,
+    Retrying(u32),
+    GaveUp,
+    NeedToken,
+    OptionGone,
+    Network,
+}
+
+impl Feedback {
+    /// From the `?outcome=` of the no-JavaScript form's redirect.
+    pub fn from_outcome(code: &str, again: bool) -> Option<Feedback> {
+        Some(match code {
+            "recorded" => Feedback::Recorded { again },
+            "accepted" => Feedback::Accepted,
+            "already-voted" => Feedback::AlreadyVoted,
+            "poll-not-open" => Feedback::NotOpenYet(None),
+            "poll-closed" => Feedback::Closed,
+            "rate-limited" | "unavailable" => Feedback::GaveUp,
+            "unauthorized" => Feedback::NeedToken,
+            "not-found" => Feedback::OptionGone,
+            _ => return None,
+        })
+    }
+
+    fn class(&self) -> &'static str {
+        match self {
+            Feedback::Sending | Feedback::Retrying(_) => "feedback info",
+            Feedback::Recorded { .. } | Feedback::Accepted => "feedback ok",
+            Feedback::AlreadyVoted | Feedback::NotOpenYet(_) => "feedback warn",
+            _ => "feedback error",
+        }
+    }
+
+    /// Stable name for tests and styling.
+    fn code(&self) -> &'static str {
+        match self {
+            Feedback::Sending => "sending",
+            Feedback::Recorded { .. } => "recorded",
+            Feedback::Accepted => "accepted",
+            Feedback::AlreadyVoted => "already-voted",
+            Feedback::NotOpenYet(_) => "not-open",
+            Feedback::Closed => "closed",
+            Feedback::Retrying(_) => "retrying",
+            Feedback::GaveUp => "gave-up",
+            Feedback::NeedToken => "need-token",
+            Feedback::OptionGone => "option-gone",
+            Feedback::Network => "network",
+        }
+    }
+
+    fn text(&self, t: &Texts) -> String {
+        match self {
+            Feedback::Sending => t.sending.into(),
+            Feedback::Recorded { again: true } => t.recorded_again.into(),
+            Feedback::Recorded { again: false } => t.recorded.into(),
+            Feedback::Accepted => t.accepted.into(),
+            Feedback::AlreadyVoted => t.already_voted.into(),
+            Feedback::NotOpenYet(Some(at)) => format!("{} {}", t.not_open_yet, fill(t.opens_at, browser::local_datetime(at))),
+            Feedback::NotOpenYet(None) => t.not_open_yet.into(),
+            Feedback::Closed => t.closed.into(),
+            Feedback::Retrying(secs) => fill(t.busy_retrying, secs),
+            Feedback::GaveUp => t.gave_up.into(),
+            Feedback::NeedToken => t.need_token.into(),
+            Feedback::OptionGone => t.option_gone.into(),
+            Feedback::Network => t.network_error.into(),
+        }
+    }
+
+    /// After this answer the voter may not vote again on a one-per-voter track.
+    fn ends_voting(&self) -> bool {
+        matches!(self, Feedback::Recorded { .. } | Feedback::Accepted | Feedback::AlreadyVoted)
+    }
+}
+
+#[component]
+pub fn VotePage() -> impl IntoView {
+    let params = use_params_map();
+    let slug = move || params.read().get("slug").unwrap_or_default();
+    #[cfg(feature = "ssr")]
+    give_voter_cookie(&slug());
+    let poll = Resource::new(slug, |s| api::sendable(api::load_poll(s)));
+    let t = tr();
+    view! {
+        <Suspense fallback=move || view! { <p class="loading">{move || t().loading}</p> }>
+            {move || Suspend::new(async move {
+                match poll.await {
+                    Ok(p) => view! { <Ballot poll=p/> }.into_any(),
+                    Err(_) => view! { <PollMissing/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// One-per-voter polls identified by cookie need the voter cookie before
+/// the first vote; the page hands it out as the poll API does.
+#[cfg(feature = "ssr")]
+fn give_voter_cookie(slug: &str) {
+    let (Some(backend), Some(req), Some(res)) =
+        (api::backend(), use_context::<leptos_actix::Request>(), use_context::<leptos_actix::ResponseOptions>())
+    else {
+        return;
+    };
+    if let Some(cookie) = backend.voter_cookie(&req.into_inner(), slug)
+        && let Ok(value) = actix_web::http::header::HeaderValue::from_str(&cookie)
+    {
+        res.append_header(actix_web::http::header::SET_COOKIE, value);
+    }
+}
+
+#[component]
+fn Ballot(poll: Poll) -> impl IntoView {
+    let t = tr();
+    let several = poll.tracks.len() > 1;
+    let live_link = format!("/p/{}/live", poll.slug);
+    let show_results = poll.results_visibility == "live" || poll.status == "closed";
+    let status = poll.status.clone();
+    let opens_at = poll.opens_at.clone();
+    let closes_at = poll.closes_at.clone();
+    let tracks = poll.tracks.clone();
+    let title = poll.title.clone();
+    view! {
+        <Title text=title.clone()/>
+        <article class="card ballot">
+            <h1>{title}</h1>
+            <StatusBadge status=status.clone()/>
+            {(!poll.description.is_empty()).then(|| view! { <p class="description">{poll.description.clone()}</p> })}
+            {(status == "scheduled").then(|| opens_at.clone().map(|at| view! {
+                <p class="schedule">{move || fill(t().opens_at, browser::local_datetime(&at))}</p>
+            }))}
+            {(status == "open").then(|| closes_at.clone().map(|at| view! {
+                <p class="schedule">{move || fill(t().closes_at, browser::local_datetime(&at))}</p>
+            }))}
+            {tracks
+                .into_iter()
+                .map(|track| view! { <TrackBallot slug=poll.slug.clone() track options=poll.options.clone() several/> })
+                .collect_view()}
+            {show_results.then(|| view! {
+                <p class="links"><a href=live_link>{move || t().see_results}</a></p>
+            })}
+        </article>
+    }
+}
+
+/// The options of one track, each a one-tap vote.
+#[component]
+fn TrackBallot(slug: String, track: Track, options: Vec<PollOption>, several: bool) -> impl IntoView {
+    let t = tr();
+    let query = use_query_map();
+    let once = track.dedupe == "one_per_voter";
+    let voted_key = format!("urna:voted:{slug}:{}", track.id);
+    // The no-JavaScript form's redirect says how its vote went.
+    let from_form = query.with_untracked(|q| {
+        let for_us = q.get("track").is_none_or(|id| id == track.id.to_string());
+        q.get("outcome").filter(|_| for_us).and_then(|c| Feedback::from_outcome(&c, !once))
+    });
+    let feedback = RwSignal::new(from_form.clone());
+    let voted = RwSignal::new(once && from_form.as_ref().is_some_and(Feedback::ends_voting));
+    let busy = RwSignal::new(false);
+    let action = format!("/p/{slug}/vote");
+    {
+        let key = voted_key.clone();
+        Effect::new(move |_| {
+            if once && browser::stored(&key).is_some() {
+                voted.set(true);
+            }
+        });
+    }
+    let vote = move |option_id: i64| {
+        if busy.get_untracked() || voted.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        feedback.set(Some(Feedback::Sending));
+        let slug = slug.clone();
+        let key = voted_key.clone();
+        let track_id = track.id;
+        leptos::task::spawn_local(async move {
+            let result = cast(&slug, option_id, track_id, !once, feedback).await;
+            if once && result.ends_voting() {
+                browser::store(&key, "1");
+                voted.set(true);
+            }
+            feedback.set(Some(result));
+            busy.set(false);
+        });
+    };
+    view! {
+        <section class="track" data-track=track.id>
+            {several.then(|| view! { <h2>{track.name.clone()}</h2> })}
+            <p class="hint">{move || if once { t().track_once } else { t().track_unlimited }}</p>
+            <ul class="options">
+                {options
+                    .into_iter()
+                    .map(|o| {
+                        let label = o.label.clone();
+                        let aria = move || fill(t().vote_for, &label);
+                        let vote = vote.clone();
+                        view! {
+                            <li>
+                                <form method="post" action=action.clone() class="option-form"
+                                    on:submit=move |ev| { ev.prevent_default(); vote(o.id); }>
+                                    <input type="hidden" name="option_id" value=o.id/>
+                                    <input type="hidden" name="track" value=track.id/>
+                                    <button type="submit" class="option" aria-label=aria
+                                        disabled=move || busy.get() || voted.get()>
+                                        {o.image_url.clone().map(|src| view! { <img src=src alt="" loading="lazy"/> })}
+                                        <span>{o.label.clone()}</span>
+                                    </button>
+                                </form>
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+            <p class="voted" hidden=move || !voted.get()>{move || t().you_have_voted}</p>
+            <p role="status" aria-live="polite" data-testid="vote-feedback"
+                data-outcome=move || feedback.get().map(|f| f.code())
+                class=move || feedback.get().map(|f| f.class()).unwrap_or("feedback")>
+                {move || feedback.get().map(|f| f.text(t()))}
+            </p>
+        </section>
+    }
+}
+
+/// Posts one vote, retrying on its own while the server says it is busy
+/// (429/503): it waits at least `Retry-After`, doubling from one second,
+/// with jitter so a crowd does not come back in step.
+#[cfg(feature = "hydrate")]
+async fn cast(slug: &str, option_id: i64, track_id: i64, unlimited: bool, feedback: RwSignal<Option<Feedback>>) -> Feedback {
+    const ATTEMPTS: u32 = 6;
+    let url = format!("/api/polls/{slug}/votes");
+    let body = serde_json::json!({ "option_id": option_id, "track": track_id }).to_string();
+    let token = browser::query_param("voter_token").or_else(|| browser::stored("urna:voter-token"));
+    if let Some(tok) = &token {
+        browser::store("urna:voter-token", tok);
+    }
+    let mut backoff_ms = 1000.0_f64;
+    for attempt in 1..=ATTEMPTS {
+        let headers: Vec<(&str, &str)> = token.as_deref().map(|t| vec![("X-Voter-Token", t)]).unwrap_or_default();
+        let wait_ms = match api::call("POST", &url, Some(body.clone()), None, &headers).await {
+            Ok(res) if res.status() == 200 => return Feedback::Recorded { again: unlimited },
+            Ok(res) if res.status() == 202 => return Feedback::Accepted,
+            Ok(res) => {
+                let p = api::problem(&res).await;
+                match (p.status, p.code.as_str()) {
+                    (429 | 503, _) => (p.retry_after.unwrap_or(1) as f64 * 1000.0).max(backoff_ms),
+                    (409, "already-voted") => return Feedback::AlreadyVoted,
+                    (409, "poll-not-open") => return Feedback::NotOpenYet(p.opens_at),
+                    (409, _) => return Feedback::Closed,
+                    (401, _) => return Feedback::NeedToken,
+                    (404, _) => return Feedback::OptionGone,
+                    _ => return Feedback::GaveUp,
+                }
+            }
+            Err(_) if attempt == ATTEMPTS => return Feedback::Network,
+            Err(_) => backoff_ms,
+        };
+        if attempt == ATTEMPTS {
+            break;
+        }
+        let wait_ms = (wait_ms * (1.0 + 0.5 * js_sys::Math::random())).min(30_000.0);
+        feedback.set(Some(Feedback::Retrying((wait_ms / 1000.0).ceil() as u32)));
+        browser::sleep(wait_ms as u32).await;
+        feedback.set(Some(Feedback::Sending));
+        backoff_ms *= 2.0;
+    }
+    Feedback::GaveUp
+}
+
+/// Only the browser votes; the server renders the forms.
+#[cfg(not(feature = "hydrate"))]
+async fn cast(_slug: &str, _option_id: i64, _track_id: i64, _unlimited: bool, _feedback: RwSignal<Option<Feedback>>) -> Feedback {
+    Feedback::Network
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Builds the browser half of the web UI into a site root (default
+# $CARGO_TARGET_DIR/site): the hydration bundle (wasm-bindgen CLI pinned to
+# the wasm-bindgen of Cargo.lock, wasm-opt from npm's binaryen, never
+# Debian's, whose output breaks hydration) and the stylesheet. Pair it with
+# a release build of the server: a site and a server from different
+# profiles do not hydrate.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/urna-target}"
+tools_only=0
+[ "${1:-}" = --tools-only ] && { tools_only=1; shift; }
+site="${1:-$CARGO_TARGET_DIR/site}"
+
+rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+version=$(awk '$0 == "name = \"wasm-bindgen\"" { getline; gsub(/[^0-9.]/, "", $0); print; exit }' Cargo.lock)
+if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $version"; then
+  # Not --locked: its lock names a crate version this registry lacks.
+  cargo install wasm-bindgen-cli --version "$version"
+fi
+if [ ! -x e2e/node_modules/.bin/wasm-opt ]; then
+  (cd e2e && npm ci --no-audit --no-fund)
+fi
+[ "$tools_only" = 1 ] && exit 0
+
+cargo build --locked -p frontend --lib --target wasm32-unknown-unknown \
+  --no-default-features --features hydrate --profile wasm-release
+mkdir -p "$site/pkg"
+wasm-bindgen --target web --no-typescript --out-name urna --out-dir "$site/pkg" \
+  "$CARGO_TARGET_DIR/wasm32-unknown-unknown/wasm-release/frontend.wasm"
+# Leptos's hydration script asks for /pkg/<name>.wasm.
+e2e/node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+  --enable-sign-ext --enable-mutable-globals --enable-reference-types \
+  "$site/pkg/urna_bg.wasm" -o "$site/pkg/urna.wasm"
+rm "$site/pkg/urna_bg.wasm"
+cp frontend/style/urna.css "$site/pkg/urna.css"
+echo "site: $site ($(du -k "$site/pkg/urna.wasm" | cut -f1) KiB of wasm)"
