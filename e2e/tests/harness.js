@@ -41,7 +41,9 @@ export async function start() {
   execFileSync(bin, ['create-admin', ADMIN.username], { env, stdio: 'ignore' });
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const child = spawn(bin, ['serve', '--bind', `127.0.0.1:${port}`, '--site-root', siteRoot], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const serve = () => spawn(bin, ['serve', '--bind', `127.0.0.1:${port}`, '--site-root', siteRoot], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const stopped = (c) => new Promise((r) => (c.exitCode !== null ? r() : c.once('exit', r)));
+  let child = serve();
   await waitReady(base, child);
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
@@ -59,10 +61,18 @@ export async function start() {
       page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
       return page;
     },
+    /** Stops the server gracefully and starts it again on the same port and data. */
+    async restart(downMs = 1000) {
+      child.kill('SIGTERM');
+      await stopped(child);
+      await new Promise((r) => setTimeout(r, downMs));
+      child = serve();
+      await waitReady(base, child);
+    },
     async stop() {
       await browser.close().catch(() => {});
       child.kill('SIGTERM');
-      await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
+      await stopped(child);
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -33,6 +33,31 @@ test('a voter votes and sees "recorded"; the live dashboard in a second page cou
   assert.match(await text(live, '[data-testid=as-of]'), /^Counted up to \d\d:\d\d:\d\d$/);
 });
 
+test('an overloaded server gets the vote retried on its own after Retry-After', async () => {
+  await urna.admin.openPoll('e2e-busy');
+  const voter = await urna.page();
+  await open(voter, urna.base, '/p/e2e-busy');
+  let refused = 0;
+  await voter.route('**/api/polls/e2e-busy/votes', (route) => {
+    if (refused++ === 0) {
+      return route.fulfill({
+        status: 503,
+        headers: { 'retry-after': '1', 'content-type': 'application/problem+json' },
+        body: JSON.stringify({ status: 503, code: 'unavailable', detail: 'too many votes in flight; retry shortly' }),
+      });
+    }
+    return route.continue();
+  });
+  await voter.getByRole('button', { name: 'Vote for Alpha' }).click();
+  const retrying = voter.locator('[data-testid=vote-feedback][data-outcome=retrying]');
+  await retrying.waitFor();
+  assert.match(await retrying.innerText(), /Trying again in [12] s/);
+  await voter.locator('[data-testid=vote-feedback][data-outcome=recorded]').waitFor({ timeout: 5_000 });
+  assert.equal(refused, 2, 'one refusal, then one retry');
+  const results = await (await fetch(`${urna.base}/api/polls/e2e-busy/results`)).json();
+  assert.equal(results.total_votes, 1);
+});
+
 test('a vote on a poll that closed meanwhile shows the closed message', async () => {
   const poll = await urna.admin.openPoll('e2e-closed');
   const voter = await urna.page();
@@ -76,10 +101,10 @@ test('an admin logs in, creates a dual-track poll, opens it, sees votes arrive, 
   await labels.nth(1).fill('Bruno');
   await page.getByRole('button', { name: 'Add track' }).click();
   const names = page.locator('input[name=track-name]');
-  await names.nth(0).fill('unico');
+  await names.nth(0).fill('voto-unico');
   await page.locator('select[name=track-dedupe]').nth(0).selectOption('one_per_voter');
   await page.locator('input[name=track-weight]').nth(0).fill('70');
-  await names.nth(1).fill('torcida');
+  await names.nth(1).fill('voto-da-torcida');
   await page.locator('input[name=track-weight]').nth(1).fill('30');
   await page.getByRole('button', { name: 'Create poll' }).click();
   await page.waitForURL(/\/admin\/polls\/\d+$/);
@@ -92,8 +117,8 @@ test('an admin logs in, creates a dual-track poll, opens it, sees votes arrive, 
   // A voter votes once on the one-per-voter track, twice on the other.
   const voter = await urna.page();
   await open(voter, urna.base, '/p/paredao');
-  const unico = voter.locator('section.track', { hasText: 'unico' });
-  const torcida = voter.locator('section.track', { hasText: 'torcida' });
+  const unico = voter.locator('section.track', { hasText: 'Voto unico' });
+  const torcida = voter.locator('section.track', { hasText: 'Voto da torcida' });
   await unico.getByRole('button', { name: 'Vote for Ana' }).click();
   await unico.locator('[data-outcome=recorded]').waitFor();
   assert.equal(await unico.getByRole('button', { name: 'Vote for Ana' }).isDisabled(), true);
@@ -115,8 +140,8 @@ test('an admin logs in, creates a dual-track poll, opens it, sees votes arrive, 
   assert.equal(download.suggestedFilename(), 'paredao-results.csv');
   const csv = readFileSync(await download.path(), 'utf8');
   assert.match(csv, /^poll,status,as_of,track,weight,option_id,option,votes,percent\r\n/);
-  assert.match(csv, /paredao,closed,[^,]+,unico,70,\d+,Ana,1,100\.00/);
-  assert.match(csv, /paredao,closed,[^,]+,torcida,30,\d+,Bruno,2,100\.00/);
+  assert.match(csv, /paredao,closed,[^,]+,voto-unico,70,\d+,Ana,1,100\.00/);
+  assert.match(csv, /paredao,closed,[^,]+,voto-da-torcida,30,\d+,Bruno,2,100\.00/);
   assert.match(csv, /weighted,,\d+,Ana,,70\.00/);
 });
 
@@ -134,4 +159,20 @@ test('the language switch changes the page text, and the choice sticks', async (
   const pt = await urna.page('pt-BR');
   await open(pt, urna.base, '/p/e2e-lang/live');
   assert.equal(await text(pt, '.kpis dt'), 'Total de votos');
+});
+
+test('the live dashboard reconnects on its own when the server comes back', async () => {
+  const poll = await urna.admin.openPoll('e2e-reconnect');
+  const live = await urna.page();
+  await open(live, urna.base, '/p/e2e-reconnect/live');
+  await live.waitForSelector('[data-testid=stream-state].on');
+  await live.evaluate(() => { window.__sameDocument = true; });
+  await urna.restart();
+  const res = await fetch(`${urna.base}/api/polls/e2e-reconnect/votes`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ option_id: poll.options[1].id }),
+  });
+  assert.equal(res.status, 200);
+  await live.waitForFunction(() => document.querySelector('[data-testid=total-votes]')?.textContent === '1', null, { timeout: 10_000 });
+  assert.equal(await live.evaluate(() => window.__sameDocument), true, 'the dashboard reloaded');
+  await live.waitForSelector('[data-testid=stream-state].on');
 });

@@ -497,7 +497,7 @@ fn Editor(poll: Option<AdminPoll>) -> impl IntoView {
 
     view! {
         <form class="card editor" on:submit=save>
-            <h2>{move || if editing { t().save } else { t().new_poll }}</h2>
+            <h2>{move || if editing { t().edit_poll } else { t().new_poll }}</h2>
             <label>{move || t().slug}
                 <input name="slug" required pattern="[a-z0-9][a-z0-9\\-]*" bind:value=slug disabled=editing aria-describedby="slug-hint"/>
             </label>

@@ -105,7 +105,7 @@ pub fn Dashboard(slug: String, initial: Option<Result<Results, Problem>>) -> imp
                                 .unwrap_or_default()
                         })
                     });
-                    let name = track.name.clone();
+                    let name = crate::pages::track_title(&track.name);
                     let weight = track.weight;
                     let caption = Signal::derive(move || {
                         if several.get() { format!("{} · {}", name, fill(t().weight, weight)) } else { t().live_results.to_owned() }
@@ -150,7 +150,7 @@ fn follow(slug: String, results: RwSignal<Option<Results>>, connected: RwSignal<
                 .unwrap_or(0.0);
             rate.set(per_sec.max(0.0));
             curve.update(|c| {
-                c.push((now / 1000.0, total as f64));
+                push_point(c, (now / 1000.0, total as f64));
                 if c.len() > CURVE_POINTS {
                     *c = c.iter().enumerate().filter(|(i, _)| i % 2 == 0).map(|(_, p)| *p).collect();
                 }
@@ -172,9 +172,20 @@ fn follow(slug: String, results: RwSignal<Option<Results>>, connected: RwSignal<
                         })
                         .collect();
                     curve.update(|c| {
+                        // A bucket ends in the future while it fills: place it
+                        // at its last vote's latest possible time, now.
+                        let now = browser::now_ms() / 1000.0;
                         let first_live = c.first().map(|p| p.0).unwrap_or(f64::MAX);
-                        let mut merged: Vec<(f64, f64)> = history.into_iter().filter(|p| p.0 < first_live).collect();
-                        merged.append(c);
+                        let mut merged = Vec::with_capacity(history.len() + c.len());
+                        for (at, n) in history {
+                            let at = at.min(now);
+                            if at < first_live {
+                                push_point(&mut merged, (at, n));
+                            }
+                        }
+                        for p in c.drain(..) {
+                            push_point(&mut merged, p);
+                        }
                         *c = merged;
                     });
                 }
@@ -204,6 +215,15 @@ fn follow(slug: String, results: RwSignal<Option<Results>>, connected: RwSignal<
             }
         });
     });
+}
+
+/// Appends a point, keeping the curve's times strictly increasing.
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+fn push_point(curve: &mut Vec<(f64, f64)>, p: (f64, f64)) {
+    while curve.last().is_some_and(|l| l.0 >= p.0) {
+        curve.pop();
+    }
+    curve.push(p);
 }
 
 /// The voting page's address, as a link and as a QR code.

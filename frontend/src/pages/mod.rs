@@ -43,3 +43,10 @@ pub fn PollMissing() -> impl IntoView {
         </section>
     }
 }
+
+/// A track's name as a heading: `voto-da-torcida` → "Voto da torcida".
+pub fn track_title(name: &str) -> String {
+    let spaced = name.replace(['-', '_'], " ");
+    let mut chars = spaced.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}

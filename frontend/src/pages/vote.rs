@@ -208,7 +208,7 @@ fn TrackBallot(slug: String, track: Track, options: Vec<PollOption>, several: bo
     };
     view! {
         <section class="track" data-track=track.id>
-            {several.then(|| view! { <h2>{track.name.clone()}</h2> })}
+            {several.then(|| view! { <h2>{crate::pages::track_title(&track.name)}</h2> })}
             <p class="hint">{move || if once { t().track_once } else { t().track_unlimited }}</p>
             <ul class="options">
                 {options
