@@ -74,7 +74,7 @@ async fn seed_demo(db: &DatabaseConnection) -> anyhow::Result<()> {
     };
     let id = mutation::create_poll(db, &new, "demo").await?;
     mutation::open_poll(db, id, "demo").await?;
-    tracing::info!("seeded the demo poll at /api/polls/demo");
+    tracing::info!("seeded the demo poll at /p/demo");
     Ok(())
 }
 

@@ -162,14 +162,15 @@ fn follow(slug: String, results: RwSignal<Option<Results>>, connected: RwSignal<
             let slug = slug.clone();
             leptos::task::spawn_local(async move {
                 if let Ok(ts) = api::get::<api::Timeseries>(&format!("/api/polls/{slug}/timeseries")).await {
+                    // Cumulative, from zero at the first bucket's start.
                     let mut sum = 0_i64;
-                    let history: Vec<(f64, f64)> = ts
-                        .points
-                        .iter()
-                        .map(|(at, n)| {
+                    let start = ts.points.first().map(|(at, _)| (*at as f64, 0.0));
+                    let history: Vec<(f64, f64)> = start
+                        .into_iter()
+                        .chain(ts.points.iter().map(|(at, n)| {
                             sum += n;
                             ((at + ts.bucket_secs) as f64, sum as f64)
-                        })
+                        }))
                         .collect();
                     curve.update(|c| {
                         // A bucket ends in the future while it fills: place it
