@@ -25,7 +25,7 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 pub const SESSION_TTL_HOURS: i64 = 12;
 
 /// An admin's role: `viewer`s read, `admin`s also change things.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Admin,

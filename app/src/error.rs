@@ -43,14 +43,18 @@ pub enum ApiError {
 /// Seconds a client is asked to wait after a `503`.
 pub const RETRY_AFTER_SECS: u32 = 1;
 
-#[derive(Serialize)]
-struct Problem<'a> {
+/// An error as every route answers it (`application/problem+json`, RFC 9457).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Problem<'a> {
+    /// `https://urna.dev/problems/<code>`.
     #[serde(rename = "type")]
     kind: String,
     title: &'a str,
     status: u16,
+    /// Stable machine-readable code, e.g. `poll-closed`, `already-voted`, `rate-limited`.
     code: &'a str,
     detail: String,
+    /// When a not-yet-open poll opens (`poll-not-open` only).
     #[serde(skip_serializing_if = "Option::is_none")]
     opens_at: Option<chrono::DateTime<chrono::Utc>>,
 }

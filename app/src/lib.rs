@@ -16,7 +16,8 @@
 //! - `voter`: voter tokens, anonymous cookies, keyed hashes.
 //! - `auth`: admin passwords, sessions, CSRF.
 //! - `ratelimit`: per-IP and per-voter limits, shared through Redis.
-//! - `routes`: the HTTP API; `error`: its problem+json errors.
+//! - `routes`: the HTTP API; `error`: its problem+json errors; `openapi`:
+//!   its OpenAPI document and browsable UI.
 //! - `state`: what every worker shares.
 //! - `telemetry`: metrics, request ids, log format; `ops`: the last
 //!   minute's figures for the admin dashboard's operations panel.
@@ -29,6 +30,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod export;
+pub mod openapi;
 pub mod ops;
 pub mod outbox;
 pub mod ratelimit;

@@ -74,7 +74,7 @@ pub fn record_vote() {
 }
 
 /// The last minute, as the panel shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Window {
     pub window_secs: f64,
     pub requests_per_sec: f64,

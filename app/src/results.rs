@@ -13,7 +13,7 @@ use crate::domain::{Dedupe, PollDef, PollStatus};
 /// Counts of one shard: `(option_id, track_id) -> votes`.
 pub type Counts = HashMap<(i64, i64), i64>;
 
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct OptionCount {
     pub option_id: i64,
     pub label: String,
@@ -22,7 +22,7 @@ pub struct OptionCount {
     pub percent: f64,
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct TrackResults {
     pub id: i64,
     pub name: String,
@@ -32,7 +32,7 @@ pub struct TrackResults {
     pub options: Vec<OptionCount>,
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct WeightedOption {
     pub option_id: i64,
     pub label: String,
@@ -41,7 +41,7 @@ pub struct WeightedOption {
 }
 
 /// What `GET /results` and the SSE stream send.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct ResultsSnapshot {
     pub poll: String,
     pub title: String,

@@ -64,8 +64,8 @@ impl Ui {
     /// Registers the pages, their site files and their helper routes.
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {
         let pkg = format!("{}/pkg", self.options.site_root);
-        cfg.service(web::resource("/p/{slug}/qr.svg").route(web::get().to(qr_code)))
-            .service(web::resource("/p/{slug}/vote").route(web::post().to(vote_form)))
+        cfg.service(crate::routes::resource("/p/{slug}/qr.svg").route(web::get().to(qr_code)))
+            .service(crate::routes::resource("/p/{slug}/vote").route(web::post().to(vote_form)))
             .service(actix_files::Files::new("/pkg", pkg).use_etag(true).use_last_modified(true));
         let backend = self.backend.clone();
         let options = self.options.clone();
@@ -78,7 +78,17 @@ impl Ui {
 }
 
 /// `GET /p/{slug}/qr.svg`: the voting page's address as a QR code.
-async fn qr_code(req: HttpRequest, path: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/p/{slug}/qr.svg",
+    tag = "pages",
+    params(("slug" = String, Path, description = "The poll's address")),
+    responses(
+        (status = 200, description = "The voting page's address as a QR code", body = String, content_type = "image/svg+xml"),
+        (status = 404, description = "unknown poll, option or track", body = crate::error::Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn qr_code(req: HttpRequest, path: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let entry = public_poll(&state, &path)?;
     let info = req.connection_info();
     let url = format!("{}://{}/p/{}", info.scheme(), info.host(), entry.def.slug);
@@ -96,8 +106,8 @@ async fn qr_code(req: HttpRequest, path: web::Path<String>, state: web::Data<App
         .body(svg))
 }
 
-#[derive(Deserialize)]
-struct VoteForm {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct VoteForm {
     option_id: i64,
     track: Option<i64>,
 }
@@ -105,7 +115,17 @@ struct VoteForm {
 /// `POST /p/{slug}/vote`: the voting page's form without JavaScript. Casts
 /// the vote as the API does and sends the voter back to the page, which
 /// shows the outcome named in `?outcome=`.
-async fn vote_form(req: HttpRequest, path: web::Path<String>, form: web::Form<VoteForm>, state: web::Data<AppState>) -> HttpResponse {
+#[utoipa::path(
+    post,
+    path = "/p/{slug}/vote",
+    tag = "pages",
+    params(("slug" = String, Path, description = "The poll's address")),
+    request_body(content = inline(VoteForm), content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Voted (or not): back to /p/{slug}?outcome=<recorded, accepted or an error code>")
+    )
+)]
+pub async fn vote_form(req: HttpRequest, path: web::Path<String>, form: web::Form<VoteForm>, state: web::Data<AppState>) -> HttpResponse {
     let VoteForm { option_id, track } = form.into_inner();
     let body = VoteBody { option_id, track: track.map(TrackRef::Id) };
     let outcome = match votes::cast(&req, &path, body, &state).await {

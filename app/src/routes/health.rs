@@ -5,11 +5,27 @@ use actix_web::{HttpResponse, web};
 use crate::state::AppState;
 
 /// Alive. Also the HTTP ceiling in the benchmark: it does nothing else.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    responses(
+        (status = 200, description = "The process is alive")
+    )
+)]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain").body("ok")
 }
 
 /// `GET /metrics`: Prometheus text format.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")
+    )
+)]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     metrics::gauge!("urna_pending_votes").set(state.registry.pending_votes() as f64);
     metrics::gauge!("urna_redis_up").set(match state.registry.bus() {
@@ -22,6 +38,15 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// Ready for traffic: storage reachable and not shutting down.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Database reachable and not draining; reports Redis as ok, degraded or disabled", body = Object),
+        (status = 503, description = "Database unreachable or draining", body = Object)
+    )
+)]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let draining = state.draining.load(Ordering::Relaxed);
     let database = crate::db::ping(&state.db).await;

@@ -63,10 +63,27 @@ async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
     HttpResponse::MethodNotAllowed().content_type("application/problem+json").json(body)
 }
 
+/// Every path registered through [`resource`], for the test that holds the
+/// OpenAPI document to the routes that really exist.
+static REGISTERED: std::sync::Mutex<std::collections::BTreeSet<&'static str>> = std::sync::Mutex::new(std::collections::BTreeSet::new());
+
+/// The paths of every route registered so far.
+pub fn registered_paths() -> Vec<&'static str> {
+    REGISTERED.lock().map(|r| r.iter().copied().collect()).unwrap_or_default()
+}
+
+/// A route's resource: other methods get a 405 problem, and the path is
+/// recorded for [`registered_paths`].
+pub fn resource(path: &'static str) -> actix_web::Resource {
+    if let Ok(mut r) = REGISTERED.lock() {
+        r.insert(path);
+    }
+    web::resource(path).default_service(web::to(method_not_allowed))
+}
+
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     let json = |limit: usize| web::JsonConfig::default().limit(limit).error_handler(json_error);
-    let resource = |path: &str| web::resource(path.to_owned()).default_service(web::to(method_not_allowed));
     cfg.app_data(web::PathConfig::default().error_handler(path_error))
         .app_data(web::QueryConfig::default().error_handler(query_error))
         .app_data(json(MAX_JSON_BYTES))
@@ -104,5 +121,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/admin/polls/{id}/export.csv").route(web::get().to(admin::reports::export_csv)))
         .service(resource("/api/admin/ops").route(web::get().to(admin::reports::ops)))
         .service(resource("/api/admin/audit").route(web::get().to(admin::audit::list)))
+        .service(crate::openapi::browser())
         .default_service(web::to(not_found));
 }

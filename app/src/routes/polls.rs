@@ -10,7 +10,7 @@ use crate::state::AppState;
 use crate::voter::VOTER_COOKIE;
 
 /// A poll as clients see it, with its status as of now.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct PollView<'a> {
     pub id: i64,
     pub slug: &'a str,
@@ -58,6 +58,16 @@ pub fn public_poll(state: &AppState, slug: &str) -> Result<PollEntry, ApiError> 
 
 /// `GET /api/polls/{slug}`. Hands out the anonymous voter cookie when the
 /// poll has a one-per-voter track identified by cookie.
+#[utoipa::path(
+    get,
+    path = "/api/polls/{slug}",
+    tag = "polls",
+    params(("slug" = String, Path, description = "The poll's address")),
+    responses(
+        (status = 200, description = "The poll, its options and tracks; sets the voter cookie for cookie-identified one-per-voter polls", body = PollView),
+        (status = 404, description = "unknown poll, option or track", body = crate::error::Problem, content_type = "application/problem+json")
+    )
+)]
 pub async fn get_poll(req: HttpRequest, path: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let entry = public_poll(&state, &path)?;
     let def = &entry.def;

@@ -53,6 +53,17 @@ pub fn public_visibility(def: &PollDef) -> Result<(), ApiError> {
 }
 
 /// `GET /api/polls/{slug}/results`.
+#[utoipa::path(
+    get,
+    path = "/api/polls/{slug}/results",
+    tag = "results",
+    params(("slug" = String, Path, description = "The poll's address")),
+    responses(
+        (status = 200, description = "Totals per option and track, the weighted result, and as_of", body = crate::results::ResultsSnapshot),
+        (status = 403, description = "forbidden: hidden results, missing CSRF token, or a viewer changing things", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "unknown poll, option or track", body = crate::error::Problem, content_type = "application/problem+json")
+    )
+)]
 pub async fn get_results(req: HttpRequest, path: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let entry = visible_entry(&req, &state, &path).await?;
     let published = entry.shared.results();
@@ -104,6 +115,17 @@ impl Drop for Viewer {
 
 /// `GET /api/polls/{slug}/results/stream`: the snapshot now, then again after
 /// every change, at most ten times a second.
+#[utoipa::path(
+    get,
+    path = "/api/polls/{slug}/results/stream",
+    tag = "results",
+    params(("slug" = String, Path, description = "The poll's address")),
+    responses(
+        (status = 200, description = "Server-Sent Events: `event: results` with the same JSON as GET …/results, on change, at most 10 per second", body = crate::results::ResultsSnapshot, content_type = "text/event-stream"),
+        (status = 403, description = "forbidden: hidden results, missing CSRF token, or a viewer changing things", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "unknown poll, option or track", body = crate::error::Problem, content_type = "application/problem+json")
+    )
+)]
 pub async fn stream_results(req: HttpRequest, path: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let entry = visible_entry(&req, &state, &path).await?;
     let init = StreamState { rx: entry.shared.subscribe(), shutdown: state.shutdown.clone(), first: true, _viewer: Viewer::new() };
@@ -134,6 +156,17 @@ pub async fn stream_results(req: HttpRequest, path: web::Path<String>, state: we
 
 /// `GET /api/polls/{slug}/timeseries`: the vote curve, under the same
 /// visibility rules as the results.
+#[utoipa::path(
+    get,
+    path = "/api/polls/{slug}/timeseries",
+    tag = "results",
+    params(("slug" = String, Path, description = "The poll's address")),
+    responses(
+        (status = 200, description = "Votes committed per time bucket", body = crate::routes::admin::reports::Timeseries),
+        (status = 403, description = "forbidden: hidden results, missing CSRF token, or a viewer changing things", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "unknown poll, option or track", body = crate::error::Problem, content_type = "application/problem+json")
+    )
+)]
 pub async fn get_timeseries(req: HttpRequest, path: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let entry = visible_entry(&req, &state, &path).await?;
     crate::routes::admin::reports::timeseries_of(&state, entry.def.id).await

@@ -20,14 +20,14 @@ use crate::state::AppState;
 use crate::voter::{self, CredentialError, VOTER_COOKIE, VOTER_TOKEN_HEADER, VoterKind};
 
 /// A track named or numbered.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum TrackRef {
     Id(i64),
     Name(String),
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VoteBody {
     pub option_id: i64,
@@ -35,8 +35,8 @@ pub struct VoteBody {
     pub track: Option<TrackRef>,
 }
 
-#[derive(Serialize)]
-struct VoteAnswer<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct VoteAnswer<'a> {
     status: &'static str,
     poll: &'a str,
     option_id: i64,
@@ -110,6 +110,29 @@ fn phase_error(phase: Phase, def: &PollDef) -> ApiError {
 }
 
 /// `POST /api/polls/{slug}/votes`, counted in `urna_votes_total{outcome}`.
+#[utoipa::path(
+    post,
+    path = "/api/polls/{slug}/votes",
+    tag = "votes",
+    params(
+        ("slug" = String, Path, description = "The poll's address"),
+        ("x-voter-token" = Option<String>, Header, description = "Voter token from the host's login system, for one-per-voter tracks"),
+    ),
+    request_body = VoteBody,
+    responses(
+        (status = 200, description = "Recorded: the vote is committed to the database", body = VoteAnswer),
+        (status = 202, description = "Accepted (fast-mode polls): queued, committed within one flush interval", body = VoteAnswer),
+        (status = 400, description = "malformed request", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no session, or a missing or invalid voter credential", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "unknown poll, option or track", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "conflict: poll not open, closed, already voted, or a change not allowed in this state", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "body too large", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "not JSON", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid fields", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "rate-limited; see Retry-After", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "overloaded, storage down or draining; see Retry-After", body = crate::error::Problem, content_type = "application/problem+json")
+    )
+)]
 pub async fn cast_vote(
     req: HttpRequest,
     path: web::Path<String>,

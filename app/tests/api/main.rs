@@ -10,6 +10,7 @@ mod close;
 mod cluster;
 mod dedupe;
 mod ledger;
+mod openapi;
 mod pages;
 mod ratelimit;
 mod reports;

@@ -6,24 +6,37 @@ use crate::db::query;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
+    /// How many entries, newest first (1–1000, default 100).
     #[serde(default)]
     limit: Option<u64>,
 }
 
-#[derive(Serialize)]
-struct Entry {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Entry {
     id: i64,
     at: chrono::DateTime<chrono::Utc>,
     actor: String,
     action: String,
     target: String,
+    #[schema(value_type = Object)]
     detail: serde_json::Value,
 }
 
 /// `GET /api/admin/audit?limit=N`: newest first.
+#[utoipa::path(
+    get,
+    path = "/api/admin/audit",
+    tag = "admin",
+    params(AuditQuery),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The append-only audit log, newest first", body = Vec<Entry>),
+        (status = 401, description = "no session, or a missing or invalid voter credential", body = crate::error::Problem, content_type = "application/problem+json")
+    )
+)]
 pub async fn list(_user: AdminUser, q: web::Query<AuditQuery>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let entries: Vec<Entry> = query::audit_entries(&state.db, limit)

@@ -14,7 +14,7 @@ use crate::results::ResultsSnapshot;
 use crate::routes::polls::PollView;
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OptionBody {
     label: String,
@@ -22,7 +22,7 @@ pub struct OptionBody {
     image_url: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TrackBody {
     name: String,
@@ -35,7 +35,7 @@ fn default_weight() -> i32 {
     1
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreatePollBody {
     slug: String,
@@ -64,7 +64,7 @@ fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Opti
     Option::<T>::deserialize(d).map(Some)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchPollBody {
     #[serde(default)]
@@ -75,9 +75,13 @@ pub struct PatchPollBody {
     options: Option<Vec<OptionBody>>,
     #[serde(default)]
     tracks: Option<Vec<TrackBody>>,
+    /// `null` removes the opening time.
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<DateTime<Utc>>)]
     opens_at: Option<Option<DateTime<Utc>>>,
+    /// `null` removes the closing time.
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<DateTime<Utc>>)]
     closes_at: Option<Option<DateTime<Utc>>>,
     #[serde(default)]
     results_visibility: Option<Visibility>,
@@ -85,7 +89,9 @@ pub struct PatchPollBody {
     ack: Option<AckMode>,
     #[serde(default)]
     voter_identity: Option<VoterIdentity>,
+    /// `null` stops the export.
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
     webhook_url: Option<Option<String>>,
 }
 
@@ -161,8 +167,8 @@ impl From<MutationError> for ApiError {
 }
 
 /// A poll with its live results, as the admin sees it.
-#[derive(Serialize)]
-struct AdminPoll<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AdminPoll<'a> {
     #[serde(flatten)]
     poll: PollView<'a>,
     created_at: DateTime<Utc>,
@@ -194,21 +200,77 @@ fn entry(state: &AppState, id: i64) -> Result<PollEntry, ApiError> {
     state.registry.get_by_id(id).ok_or_else(|| ApiError::NotFound("no poll with that id".into()))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/admin/polls",
+    tag = "admin",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "Every poll with its live results", body = Vec<AdminPoll>),
+        (status = 401, description = "no session, or a missing or invalid voter credential", body = crate::error::Problem, content_type = "application/problem+json")
+    )
+)]
 pub async fn list(_user: AdminUser, state: web::Data<AppState>) -> HttpResponse {
     let polls: Vec<serde_json::Value> = state.registry.all().iter().map(admin_view).collect();
     HttpResponse::Ok().json(polls)
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/admin/polls",
+    tag = "admin",
+    request_body = CreatePollBody,
+    security(("session" = [])),
+    responses(
+        (status = 201, description = "Created, with the ids of its options and tracks", body = AdminPoll),
+        (status = 400, description = "malformed request", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no session, or a missing or invalid voter credential", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden: hidden results, missing CSRF token, or a viewer changing things", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "conflict: poll not open, closed, already voted, or a change not allowed in this state", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "body too large", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "not JSON", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid fields", body = crate::error::Problem, content_type = "application/problem+json")
+    )
+)]
 pub async fn create(user: AdminWriter, body: web::Json<CreatePollBody>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let new = NewPoll::try_from(body.into_inner())?;
     let id = mutation::create_poll(&state.db, &new, &user.0.username).await?;
     reloaded(&state, id, actix_web::http::StatusCode::CREATED).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/admin/polls/{id}",
+    tag = "admin",
+    params(("id" = i64, Path, description = "The poll's id")),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The poll with its live results and admin-only fields", body = AdminPoll),
+        (status = 401, description = "no session, or a missing or invalid voter credential", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "unknown poll, option or track", body = crate::error::Problem, content_type = "application/problem+json")
+    )
+)]
 pub async fn get(_user: AdminUser, path: web::Path<i64>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(admin_view(&entry(&state, *path)?)))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/admin/polls/{id}",
+    tag = "admin",
+    params(("id" = i64, Path, description = "The poll's id")),
+    request_body = PatchPollBody,
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "Changed; options and tracks only before the poll opens", body = AdminPoll),
+        (status = 400, description = "malformed request", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no session, or a missing or invalid voter credential", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden: hidden results, missing CSRF token, or a viewer changing things", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "unknown poll, option or track", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "conflict: poll not open, closed, already voted, or a change not allowed in this state", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid fields", body = crate::error::Problem, content_type = "application/problem+json")
+    )
+)]
 pub async fn update(
     user: AdminWriter,
     path: web::Path<i64>,
@@ -220,17 +282,59 @@ pub async fn update(
     reloaded(&state, *path, actix_web::http::StatusCode::OK).await
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/admin/polls/{id}",
+    tag = "admin",
+    params(("id" = i64, Path, description = "The poll's id")),
+    security(("session" = [])),
+    responses(
+        (status = 204, description = "Deleted (never an open poll)"),
+        (status = 401, description = "no session, or a missing or invalid voter credential", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden: hidden results, missing CSRF token, or a viewer changing things", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "unknown poll, option or track", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "conflict: poll not open, closed, already voted, or a change not allowed in this state", body = crate::error::Problem, content_type = "application/problem+json")
+    )
+)]
 pub async fn delete(user: AdminWriter, path: web::Path<i64>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     mutation::delete_poll(&state.db, *path, &user.0.username).await?;
     state.registry.announce(*path).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/admin/polls/{id}/open",
+    tag = "admin",
+    params(("id" = i64, Path, description = "The poll's id")),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "Open now", body = AdminPoll),
+        (status = 401, description = "no session, or a missing or invalid voter credential", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden: hidden results, missing CSRF token, or a viewer changing things", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "unknown poll, option or track", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "conflict: poll not open, closed, already voted, or a change not allowed in this state", body = crate::error::Problem, content_type = "application/problem+json")
+    )
+)]
 pub async fn open(user: AdminWriter, path: web::Path<i64>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     mutation::open_poll(&state.db, *path, &user.0.username).await?;
     reloaded(&state, *path, actix_web::http::StatusCode::OK).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/admin/polls/{id}/close",
+    tag = "admin",
+    params(("id" = i64, Path, description = "The poll's id")),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "Closed now; later votes get 409", body = AdminPoll),
+        (status = 401, description = "no session, or a missing or invalid voter credential", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden: hidden results, missing CSRF token, or a viewer changing things", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "unknown poll, option or track", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "conflict: poll not open, closed, already voted, or a change not allowed in this state", body = crate::error::Problem, content_type = "application/problem+json")
+    )
+)]
 pub async fn close(user: AdminWriter, path: web::Path<i64>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     mutation::close_poll(&state.db, *path, &user.0.username).await?;
     reloaded(&state, *path, actix_web::http::StatusCode::OK).await

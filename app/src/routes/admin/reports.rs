@@ -16,9 +16,13 @@ const BASE_BUCKET_SECS: i64 = 10;
 /// …then merged into wider ones until at most this many remain.
 const MAX_POINTS: i64 = 360;
 
-#[derive(Serialize)]
-struct Timeseries {
+/// The vote curve.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Timeseries {
+    /// Width of each bucket in seconds.
     bucket_secs: i64,
+    /// `[bucket start in unix seconds, votes committed in it]`, oldest first.
+    #[schema(value_type = Vec<Vec<i64>>)]
     points: Vec<(i64, i64)>,
 }
 
@@ -53,6 +57,18 @@ pub async fn timeseries_of(state: &AppState, poll_id: i64) -> Result<HttpRespons
 }
 
 /// `GET /api/admin/polls/{id}/timeseries`.
+#[utoipa::path(
+    get,
+    path = "/api/admin/polls/{id}/timeseries",
+    tag = "admin",
+    params(("id" = i64, Path, description = "The poll's id")),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "Votes committed per time bucket, whatever the poll's visibility", body = Timeseries),
+        (status = 401, description = "no session, or a missing or invalid voter credential", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "unknown poll, option or track", body = crate::error::Problem, content_type = "application/problem+json")
+    )
+)]
 pub async fn timeseries(_user: AdminUser, path: web::Path<i64>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let entry = state.registry.get_by_id(*path).ok_or_else(|| ApiError::NotFound("no poll with that id".into()))?;
     timeseries_of(&state, entry.def.id).await
@@ -68,6 +84,18 @@ fn csv_field(s: &str) -> String {
 /// `GET /api/admin/polls/{id}/export.csv`: the results as committed in the
 /// database (summed over every instance's shard), one row per track and
 /// option, then the weighted result of a several-track poll.
+#[utoipa::path(
+    get,
+    path = "/api/admin/polls/{id}/export.csv",
+    tag = "admin",
+    params(("id" = i64, Path, description = "The poll's id")),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The results as committed, one row per track and option, then the weighted result", body = String, content_type = "text/csv"),
+        (status = 401, description = "no session, or a missing or invalid voter credential", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "unknown poll, option or track", body = crate::error::Problem, content_type = "application/problem+json")
+    )
+)]
 pub async fn export_csv(_user: AdminUser, path: web::Path<i64>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let entry = state.registry.get_by_id(*path).ok_or_else(|| ApiError::NotFound("no poll with that id".into()))?;
     let def = &entry.def;
@@ -107,8 +135,8 @@ pub async fn export_csv(_user: AdminUser, path: web::Path<i64>, state: web::Data
         .body(out))
 }
 
-#[derive(Serialize)]
-struct Ops {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Ops {
     #[serde(flatten)]
     window: crate::ops::Window,
     queue_depth: usize,
@@ -117,6 +145,16 @@ struct Ops {
 }
 
 /// `GET /api/admin/ops`: this instance's last minute, for the panel.
+#[utoipa::path(
+    get,
+    path = "/api/admin/ops",
+    tag = "admin",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "This instance's last minute: votes/s, error rate, p99 latency, queue depth", body = Ops),
+        (status = 401, description = "no session, or a missing or invalid voter credential", body = crate::error::Problem, content_type = "application/problem+json")
+    )
+)]
 pub async fn ops(_user: AdminUser, state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(Ops {
         window: crate::ops::window(),

@@ -8,15 +8,15 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use crate::voter::random_token;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginBody {
     username: String,
     password: String,
 }
 
-#[derive(Serialize)]
-struct Me<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Me<'a> {
     username: &'a str,
     role: Role,
     /// Send this back in `X-CSRF-Token` on every state-changing request.
@@ -24,6 +24,18 @@ struct Me<'a> {
 }
 
 /// `POST /api/admin/login`.
+#[utoipa::path(
+    post,
+    path = "/api/admin/login",
+    tag = "admin",
+    request_body = LoginBody,
+    responses(
+        (status = 200, description = "Logged in: sets the urna_session cookie (HttpOnly, SameSite=Strict) and returns the CSRF token", body = Me),
+        (status = 400, description = "malformed request", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "no session, or a missing or invalid voter credential", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid fields", body = crate::error::Problem, content_type = "application/problem+json")
+    )
+)]
 pub async fn login(body: web::Json<LoginBody>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let LoginBody { username, password } = body.into_inner();
     let admin = query::admin_by_username(&state.db, &username).await?;
@@ -49,6 +61,17 @@ pub async fn login(body: web::Json<LoginBody>, state: web::Data<AppState>) -> Re
 
 /// `POST /api/admin/logout`: ends the session. CSRF-checked so a foreign
 /// page cannot log an admin out either.
+#[utoipa::path(
+    post,
+    path = "/api/admin/logout",
+    tag = "admin",
+    security(("session" = [])),
+    responses(
+        (status = 204, description = "Logged out; the session cookie is cleared"),
+        (status = 401, description = "no session, or a missing or invalid voter credential", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden: hidden results, missing CSRF token, or a viewer changing things", body = crate::error::Problem, content_type = "application/problem+json")
+    )
+)]
 pub async fn logout(req: HttpRequest, user: AdminUser, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     auth::check_csrf(&req, &user)?;
     mutation::delete_session(&state.db, &user.token_hash).await?;
@@ -57,6 +80,16 @@ pub async fn logout(req: HttpRequest, user: AdminUser, state: web::Data<AppState
 }
 
 /// `GET /api/admin/me`: who is logged in, and the CSRF token to use.
+#[utoipa::path(
+    get,
+    path = "/api/admin/me",
+    tag = "admin",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "Who is logged in, and the CSRF token to send", body = Me),
+        (status = 401, description = "no session, or a missing or invalid voter credential", body = crate::error::Problem, content_type = "application/problem+json")
+    )
+)]
 pub async fn me(user: AdminUser) -> HttpResponse {
     HttpResponse::Ok().json(Me { username: &user.username, role: user.role, csrf_token: &user.csrf_token })
 }

@@ -1,0 +1,53 @@
+//! The OpenAPI document covers every route the server has, and only those.
+use actix_web::http::{Method, StatusCode};
+use serde_json::Value;
+
+use crate::helpers::{Backend, spawn_app};
+
+/// Sends `method` to `path` with placeholders filled; the status and the
+/// problem's code and detail, if any.
+async fn probe(app: &crate::helpers::TestApp, method: &str, path: &str) -> (StatusCode, String) {
+    let concrete = path.replace("{slug}", "no-such-poll").replace("{id}", "999999");
+    let method = Method::from_bytes(method.as_bytes()).unwrap();
+    let mut res = app.client.request(method, app.url(&concrete)).send().await.unwrap();
+    let body: Value = res.json().limit(1 << 20).await.unwrap_or_default();
+    (res.status(), body["detail"].as_str().unwrap_or_default().to_owned())
+}
+
+#[actix_web::test]
+async fn every_public_and_admin_route_is_in_the_openapi_document() {
+    let app = spawn_app(Backend::Sqlite, |_| {}).await;
+    let doc = app.get("/api/openapi.json", &[]).await;
+    assert_eq!(doc.status, StatusCode::OK);
+    let paths = doc.body["paths"].as_object().expect("paths");
+    let registered = urna::routes::registered_paths();
+    assert!(registered.len() >= 20, "only {registered:?}");
+    for path in &registered {
+        let Some(entry) = paths.get(*path) else { panic!("{path} is routed but not in /api/openapi.json") };
+        for method in ["GET", "POST", "PATCH", "PUT", "DELETE"] {
+            let (status, _) = probe(&app, method, path).await;
+            let documented = entry.get(method.to_ascii_lowercase()).is_some();
+            assert_eq!(status != StatusCode::METHOD_NOT_ALLOWED, documented, "{method} {path}: answers {status}, documented: {documented}");
+        }
+    }
+    // And nothing is documented that the server does not route.
+    for (path, entry) in paths {
+        for method in entry.as_object().unwrap().keys().filter(|k| ["get", "post", "patch", "put", "delete"].contains(&k.as_str())) {
+            let (status, detail) = probe(&app, &method.to_ascii_uppercase(), path).await;
+            assert!(detail != "no such route" && status != StatusCode::METHOD_NOT_ALLOWED, "{method} {path} is documented but answers {status} {detail}");
+        }
+    }
+    assert!(doc.body["components"]["schemas"]["VoteBody"].is_object(), "request bodies carry their schema");
+}
+
+#[actix_web::test]
+async fn the_api_is_browsable_without_downloads() {
+    let app = spawn_app(Backend::Sqlite, |_| {}).await;
+    let (status, ct, html) = app.get_text("/api/docs/", &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(ct.starts_with("text/html"), "{ct}");
+    assert!(html.contains("swagger-ui"), "{html}");
+    let (status, _, js) = app.get_text("/api/docs/swagger-ui-bundle.js", &[]).await;
+    assert_eq!(status, StatusCode::OK, "the UI's assets are served from the binary");
+    assert!(js.len() > 100_000);
+}
