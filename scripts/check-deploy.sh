@@ -5,10 +5,10 @@
 #   2. the ports agree: Dockerfile EXPOSE, its URNA_BIND, fly.toml's
 #      internal_port, [metrics] port and [env] URNA_BIND;
 #   3. the builder stage's commands run in a clean clone (its RUN build line,
-#      taken from the Dockerfile itself) and produce the binary;
+#      taken from the Dockerfile itself) and produce the binary and the site;
 #   4. the runtime stage's ENV, ENTRYPOINT and CMD run that binary as an
 #      unprivileged user in an empty directory, with fly's release_command
-#      first, and /readyz answers.
+#      first: /readyz answers, and a page and its wasm bundle are served.
 # Not checked here: the base images, apt inside them, cargo-chef's cache.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,6 +39,9 @@ echo "   $build"
 (cd "$work/src" && CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/urna-target}" bash -c "$build")
 bin="${CARGO_TARGET_DIR:-$HOME/.cache/urna-target}/release/urna"
 install -m 0755 "$bin" "$work/urna"
+site=$(sed -n 's/^COPY --from=builder \/src\/\([^ ]*\) \/app\/site$/\1/p' Dockerfile)
+[ -f "$work/src/$site/pkg/urna.wasm" ] || { echo "the build line made no site at $site" >&2; exit 1; }
+mkdir -p "$work/app" && cp -r "$work/src/$site" "$work/app/site"
 
 echo "4/4 runtime stage as an unprivileged user"
 mkdir -p "$work/app/data"
@@ -46,7 +49,7 @@ chmod 755 "$work"
 chown -R nobody "$work/app" 2>/dev/null || true
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 as_app() { if [ "$(id -u)" = 0 ]; then su nobody -s /bin/sh -c "$*"; else sh -c "$*"; fi; }
-env_line="URNA_DATA_DIR=$work/app/data RUST_LOG=warn URNA_BIND=127.0.0.1:$port"
+env_line="URNA_DATA_DIR=$work/app/data URNA_SITE_ROOT=$work/app/site RUST_LOG=warn URNA_BIND=127.0.0.1:$port"
 release=$(sed -n 's/^ *release_command = "\(.*\)"/\1/p' fly.toml)
 as_app "cd $work/app && $env_line $work/$release"
 cmd=$(sed -n 's/^CMD \["\(.*\)"\]/\1/p' Dockerfile)
@@ -54,4 +57,7 @@ as_app "cd $work/app && $env_line exec $work/urna $cmd" >"$work/server.log" 2>&1
 for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
 curl -sf "http://127.0.0.1:$port/readyz"
 echo
+curl -sf "http://127.0.0.1:$port/" | grep -q '/pkg/urna.js' || { echo "the home page does not load the bundle" >&2; exit 1; }
+curl -sfo /dev/null "http://127.0.0.1:$port/pkg/urna.wasm" || { echo "the wasm bundle is not served" >&2; exit 1; }
+echo "   / and /pkg/urna.wasm served"
 echo "deploy checks passed"

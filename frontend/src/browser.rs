@@ -11,7 +11,7 @@ mod imp {
     }
 
     pub fn document_lang() -> Option<String> {
-        Some(document()?.document_element()?.get_attribute("lang")?)
+        document()?.document_element()?.get_attribute("lang")
     }
 
     pub fn mark_hydrated() {
