@@ -119,10 +119,7 @@ fn LanguageSwitch() -> impl IntoView {
 #[component]
 fn NotFound() -> impl IntoView {
     let t = tr();
-    #[cfg(feature = "ssr")]
-    if let Some(res) = use_context::<leptos_actix::ResponseOptions>() {
-        res.set_status(actix_web::http::StatusCode::NOT_FOUND);
-    }
+    pages::answer_not_found();
     view! {
         <section class="card">
             <h1>{move || t().not_found}</h1>

@@ -32,10 +32,7 @@ pub fn status_text(t: &'static Texts, status: &str) -> &'static str {
 #[component]
 pub fn PollMissing() -> impl IntoView {
     let t = tr();
-    #[cfg(feature = "ssr")]
-    if let Some(res) = use_context::<leptos_actix::ResponseOptions>() {
-        res.set_status(actix_web::http::StatusCode::NOT_FOUND);
-    }
+    answer_not_found();
     view! {
         <section class="card">
             <h1>{move || t().not_found}</h1>
@@ -49,4 +46,12 @@ pub fn track_title(name: &str) -> String {
     let spaced = name.replace(['-', '_'], " ");
     let mut chars = spaced.chars();
     chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+/// Makes the server's answer a 404 while it renders a "not found" page.
+pub fn answer_not_found() {
+    #[cfg(feature = "ssr")]
+    if let Some(res) = use_context::<leptos_actix::ResponseOptions>() {
+        res.set_status(actix_web::http::StatusCode::NOT_FOUND);
+    }
 }
