@@ -187,6 +187,7 @@ impl Application {
             rate_limiter,
             exporter,
             client_ip_header,
+            curves: Default::default(),
         });
 
         let listener = TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;

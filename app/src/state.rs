@@ -26,4 +26,6 @@ pub struct AppState {
     pub exporter: Arc<crate::export::Exporter>,
     /// Trusted header carrying the client's IP, if a proxy sets one.
     pub client_ip_header: Option<actix_web::http::header::HeaderName>,
+    /// Recent vote curves, so dashboards opening at once share one query.
+    pub curves: crate::routes::admin::reports::CurveCache,
 }

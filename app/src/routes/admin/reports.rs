@@ -1,7 +1,11 @@
 //! What admins read about polls and the instance: the vote curve, the CSV
 //! export of results, and the operations panel's figures.
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
+use bytes::Bytes;
 use chrono::Utc;
 use serde::Serialize;
 
@@ -48,12 +52,34 @@ fn rebucket(points: Vec<(i64, i64)>, base: i64) -> Timeseries {
     Timeseries { bucket_secs: width, points: merged }
 }
 
+/// A curve is read from the ledger at most this often per poll and instance.
+const CURVE_TTL: Duration = Duration::from_secs(5);
+
+/// The vote curves read lately, per poll. The lock is held across the
+/// query, so a crowd opening the dashboard at once (the whole audience of a
+/// show, after the host reads out the address) costs one query per poll
+/// and instance every few seconds, not one per viewer; the dashboard adds
+/// the live part from the stream.
+#[derive(Default)]
+pub struct CurveCache(tokio::sync::Mutex<HashMap<i64, (Instant, Bytes)>>);
+
 /// The vote curve of a poll: votes committed per bucket of time.
 pub async fn timeseries_of(state: &AppState, poll_id: i64) -> Result<HttpResponse, ApiError> {
-    let points = query::votes_per_bucket(&state.db, poll_id, BASE_BUCKET_SECS).await?;
+    let mut cache = state.curves.0.lock().await;
+    let json = match cache.get(&poll_id) {
+        Some((at, json)) if at.elapsed() < CURVE_TTL => json.clone(),
+        _ => {
+            let points = query::votes_per_bucket(&state.db, poll_id, BASE_BUCKET_SECS).await?;
+            let json = Bytes::from(serde_json::to_vec(&rebucket(points, BASE_BUCKET_SECS)).map_err(anyhow::Error::from)?);
+            cache.retain(|_, (at, _)| at.elapsed() < CURVE_TTL);
+            cache.insert(poll_id, (Instant::now(), json.clone()));
+            json
+        }
+    };
     Ok(HttpResponse::Ok()
+        .content_type("application/json")
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(rebucket(points, BASE_BUCKET_SECS)))
+        .body(json))
 }
 
 /// `GET /api/admin/polls/{id}/timeseries`.
