@@ -2,7 +2,9 @@
 # urna's benchmark: starts the release server on Postgres and measures, in
 # one run on this machine, with the load generator on the same machine:
 #   1. GET /healthz            — the HTTP ceiling (wrk, 1000 connections)
-#   2. POST …/votes            — durable votes (same wrk, same connections)
+#   2. POST …/votes            — durable votes (same wrk, same connections),
+#                                while bench/sse_probe.py watches the results
+#                                stream for dashboard freshness
 #   3. naive design            — one UPDATE … votes = votes + 1 per vote (pgbench)
 #   4. p99 latency at half the BBB peak (12,500 votes/s, oha at a fixed rate
 #      with latency correction)
@@ -72,9 +74,15 @@ counted_before=$(psql "$DB_URL" -Atc "select coalesce(sum(votes),0) from counter
 echo "1/4 ceiling: GET /healthz"
 CEIL=$(run_wrk get /healthz)
 echo "  $CEIL"
-echo "2/4 votes: POST /api/polls/bench/votes"
+echo "2/4 votes: POST /api/polls/bench/votes (and a dashboard's SSE stream, watched meanwhile)"
+SSE_OUT=$(mktemp)
+python3 bench/sse_probe.py "$BASE/api/polls/bench/results/stream" "$DURATION" >"$SSE_OUT" 2>&1 &
+SSE_PID=$!
 VOTE=$(run_wrk vote /api/polls/bench/votes)
+wait "$SSE_PID" || true
+SSE=$(grep '^URNA' "$SSE_OUT" || echo "URNA events=0"); rm -f "$SSE_OUT"
 echo "  $VOTE"
+echo "  stream: $SSE"
 sleep 1
 RSS_AFTER=$(rss_kb)
 counted=$(( $(psql "$DB_URL" -Atc "select coalesce(sum(votes),0) from counters where poll_id=$POLL_ID") - counted_before ))
@@ -135,6 +143,9 @@ every vote counted here was on disk before its \`200\`. ${DURATION} s per run; r
   Votes answered after wrk stopped reading are counted but not seen by wrk, so counted ≥ acknowledged.
 - Batches written during the whole run, and their mean size: $batches.
 - Server memory (RSS) after the vote run: $((RSS_AFTER / 1024)) MiB.
+- Dashboard freshness during run 2: a results stream watched throughout got $(echo "$SSE" | field events) events
+  ($(echo "$SSE" | field per_sec)/s; the server sends at most 10/s); arrival minus the commit time they carry:
+  p50 $(echo "$SSE" | field fresh_p50_ms) ms, p99 $(echo "$SSE" | field fresh_p99_ms) ms, max $(echo "$SSE" | field fresh_max_ms) ms (target < 1 s).
 
 The naive row runs pgbench straight against Postgres, without HTTP in front: it is an
 upper bound for a design that does one UPDATE per vote.

@@ -65,7 +65,11 @@ impl Ui {
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {
         let pkg = format!("{}/pkg", self.options.site_root);
         cfg.service(crate::routes::resource("/p/{slug}/qr.svg").route(web::get().to(qr_code)))
-            .service(crate::routes::resource("/p/{slug}/vote").route(web::post().to(vote_form)))
+            .service(
+                crate::routes::resource("/p/{slug}/vote")
+                    .app_data(web::FormConfig::default().limit(crate::routes::MAX_VOTE_BYTES).error_handler(form_error))
+                    .route(web::post().to(vote_form)),
+            )
             .service(actix_files::Files::new("/pkg", pkg).use_etag(true).use_last_modified(true));
         let backend = self.backend.clone();
         let options = self.options.clone();
@@ -104,6 +108,18 @@ pub async fn qr_code(req: HttpRequest, path: web::Path<String>, state: web::Data
         .content_type("image/svg+xml")
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
         .body(svg))
+}
+
+/// A malformed voting form gets the same problem+json as a malformed vote.
+fn form_error(err: actix_web::error::UrlencodedError, _req: &HttpRequest) -> actix_web::Error {
+    use actix_web::error::UrlencodedError as E;
+    match err {
+        E::Overflow { limit, .. } => ApiError::PayloadTooLarge(limit),
+        E::ContentType => ApiError::UnsupportedMediaType("send the form as application/x-www-form-urlencoded".into()),
+        E::Parse(e) => ApiError::Unprocessable(e.to_string()),
+        other => ApiError::BadRequest(other.to_string()),
+    }
+    .into()
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

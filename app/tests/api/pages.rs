@@ -90,6 +90,18 @@ async fn the_form_vote_counts_and_redirects_back_with_its_outcome() {
 }
 
 #[actix_web::test]
+async fn a_malformed_voting_form_gets_a_problem_not_a_page() {
+    let app = spawn_app(Backend::Sqlite, |_| {}).await;
+    app.open_poll("badform", json!({})).await;
+    let a = app.post_raw("/p/badform/vote", "application/x-www-form-urlencoded", "option_id=lots").await;
+    crate::helpers::assert_problem(&a, 422, "invalid-body");
+    let a = app.post_raw("/p/badform/vote", "text/plain", "option_id=1").await;
+    crate::helpers::assert_problem(&a, 415, "unsupported-media-type");
+    let a = app.post_raw("/p/badform/vote", "application/x-www-form-urlencoded", "x".repeat(10_000)).await;
+    crate::helpers::assert_problem(&a, 413, "payload-too-large");
+}
+
+#[actix_web::test]
 async fn a_one_per_voter_poll_page_hands_out_the_voter_cookie() {
     let app = spawn_app(Backend::Sqlite, |_| {}).await;
     app.open_poll("once", json!({ "tracks": [{ "name": "main", "dedupe": "one_per_voter" }] })).await;
