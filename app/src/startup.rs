@@ -198,6 +198,13 @@ impl Application {
         let server = HttpServer::new(move || {
             let ui = ui.clone();
             App::new()
+                // Browsers must not guess content types, nor hand our
+                // addresses (poll slugs, admin pages) to other sites.
+                .wrap(
+                    actix_web::middleware::DefaultHeaders::new()
+                        .add(("X-Content-Type-Options", "nosniff"))
+                        .add(("Referrer-Policy", "same-origin")),
+                )
                 .wrap(actix_web::middleware::from_fn(crate::telemetry::observe))
                 .app_data(data.clone())
                 .configure(routes::configure)

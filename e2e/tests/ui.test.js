@@ -143,6 +143,13 @@ test('an admin logs in, creates a dual-track poll, opens it, sees votes arrive, 
   assert.match(csv, /paredao,closed,[^,]+,voto-unico,70,\d+,Ana,1,100\.00/);
   assert.match(csv, /paredao,closed,[^,]+,voto-da-torcida,30,\d+,Bruno,2,100\.00/);
   assert.match(csv, /weighted,,\d+,Ana,,70\.00/);
+
+  // Logging out ends the session on the server, not only in the page.
+  const [session] = (await page.context().cookies()).filter((c) => c.name === 'urna_session');
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await page.getByRole('button', { name: 'Log in' }).waitFor();
+  const me = await fetch(`${urna.base}/api/admin/me`, { headers: { cookie: `urna_session=${session.value}` } });
+  assert.equal(me.status, 401);
 });
 
 test('the language switch changes the page text, and the choice sticks', async () => {

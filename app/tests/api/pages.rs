@@ -9,6 +9,9 @@ use crate::helpers::{Backend, option_ids, spawn_app};
 async fn the_voting_page_is_rendered_with_the_poll_and_a_form_per_option() {
     let app = spawn_app(Backend::Sqlite, |_| {}).await;
     app.open_poll("page", json!({ "description": "Quem fica?" })).await;
+    let res = app.client.get(app.url("/p/page")).send().await.unwrap();
+    assert_eq!(res.headers().get("x-content-type-options").unwrap(), "nosniff");
+    assert_eq!(res.headers().get("referrer-policy").unwrap(), "same-origin");
     let (status, ct, html) = app.get_text("/p/page", &[("accept-language", "en-US,en")]).await;
     assert_eq!(status, StatusCode::OK);
     assert!(ct.starts_with("text/html"), "{ct}");
