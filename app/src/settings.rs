@@ -77,6 +77,11 @@ pub struct ServeArgs {
     /// `scripts/build-site.sh`; it must come from the same build as this binary.
     #[arg(long, env = "URNA_SITE_ROOT", default_value = "site")]
     pub site_root: String,
+    /// Sites allowed to frame urna's pages (CSP `frame-ancestors`), e.g.
+    /// `https://www.example.com`; the default forbids framing, so no other
+    /// site can trick a voter's click (clickjacking).
+    #[arg(long, env = "URNA_FRAME_ANCESTORS", default_value = "'none'")]
+    pub frame_ancestors: String,
     /// Run migrations at start (default: yes for SQLite, no for Postgres,
     /// where `urna migrate` runs once per deploy).
     #[arg(long, env = "URNA_AUTO_MIGRATE")]
@@ -152,6 +157,7 @@ pub struct Settings {
     pub sync_interval: Duration,
     pub demo: bool,
     pub site_root: String,
+    pub frame_ancestors: String,
     pub migrate: bool,
     pub instance_id: String,
     pub flush: FlushConfig,
@@ -178,6 +184,10 @@ impl Settings {
         let database_url = a.db.url()?;
         let sqlite = database_url.starts_with("sqlite:");
         anyhow::ensure!(a.flush_max_votes >= 1, "--flush-max-votes must be at least 1");
+        anyhow::ensure!(
+            !a.frame_ancestors.is_empty() && a.frame_ancestors.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b';'),
+            "--frame-ancestors must be a CSP source list: printable ASCII, without ';'"
+        );
         Ok(Self {
             bind: a.bind,
             migrate: a.migrate.unwrap_or(sqlite),
@@ -187,6 +197,7 @@ impl Settings {
             sync_interval: Duration::from_millis(a.sync_interval_ms.max(100)),
             demo: a.demo,
             site_root: a.site_root,
+            frame_ancestors: a.frame_ancestors,
             instance_id: a.instance_id.unwrap_or_else(default_instance_id),
             flush: FlushConfig {
                 max_batch: a.flush_max_votes,
@@ -215,6 +226,7 @@ impl Settings {
             sync_interval: Duration::from_secs(1),
             demo: false,
             site_root: "site".into(),
+            frame_ancestors: "'none'".into(),
             migrate: true,
             instance_id: "test".into(),
             flush: FlushConfig { max_batch: 2048, interval: Duration::from_millis(2), max_pending: 50_000 },

@@ -195,16 +195,21 @@ impl Application {
         let data = state.clone();
         crate::telemetry::metrics();
         let ui = crate::web::Ui::new(&settings.site_root, state.clone());
+        let frame_ancestors = format!("frame-ancestors {}", settings.frame_ancestors);
         let server = HttpServer::new(move || {
             let ui = ui.clone();
+            // Browsers must not guess content types, hand our addresses
+            // (poll slugs, admin pages) to other sites, or let a site
+            // that is not allowed frame a page.
+            let mut headers = actix_web::middleware::DefaultHeaders::new()
+                .add(("X-Content-Type-Options", "nosniff"))
+                .add(("Referrer-Policy", "same-origin"))
+                .add(("Content-Security-Policy", frame_ancestors.as_str()));
+            if frame_ancestors == "frame-ancestors 'none'" {
+                headers = headers.add(("X-Frame-Options", "DENY"));
+            }
             App::new()
-                // Browsers must not guess content types, nor hand our
-                // addresses (poll slugs, admin pages) to other sites.
-                .wrap(
-                    actix_web::middleware::DefaultHeaders::new()
-                        .add(("X-Content-Type-Options", "nosniff"))
-                        .add(("Referrer-Policy", "same-origin")),
-                )
+                .wrap(headers)
                 .wrap(actix_web::middleware::from_fn(crate::telemetry::observe))
                 .app_data(data.clone())
                 .configure(routes::configure)

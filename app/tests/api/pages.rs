@@ -12,6 +12,8 @@ async fn the_voting_page_is_rendered_with_the_poll_and_a_form_per_option() {
     let res = app.client.get(app.url("/p/page")).send().await.unwrap();
     assert_eq!(res.headers().get("x-content-type-options").unwrap(), "nosniff");
     assert_eq!(res.headers().get("referrer-policy").unwrap(), "same-origin");
+    assert_eq!(res.headers().get("content-security-policy").unwrap(), "frame-ancestors 'none'");
+    assert_eq!(res.headers().get("x-frame-options").unwrap(), "DENY");
     let (status, ct, html) = app.get_text("/p/page", &[("accept-language", "en-US,en")]).await;
     assert_eq!(status, StatusCode::OK);
     assert!(ct.starts_with("text/html"), "{ct}");
@@ -25,6 +27,15 @@ async fn the_voting_page_is_rendered_with_the_poll_and_a_form_per_option() {
     assert!(pt.contains("<html lang=\"pt-BR\"") && pt.contains("Votar em A"), "{pt}");
     let (_, _, cookie) = app.get_text("/p/page", &[("accept-language", "pt-BR"), ("cookie", "urna_lang=en")]).await;
     assert!(cookie.contains("Vote for A"), "the language cookie outranks the browser's languages");
+}
+
+#[actix_web::test]
+async fn a_host_named_in_frame_ancestors_may_embed_the_pages() {
+    let app = spawn_app(Backend::Sqlite, |s| s.frame_ancestors = "https://tv.example".into()).await;
+    app.open_poll("embed", json!({})).await;
+    let res = app.client.get(app.url("/p/embed")).send().await.unwrap();
+    assert_eq!(res.headers().get("content-security-policy").unwrap(), "frame-ancestors https://tv.example");
+    assert!(res.headers().get("x-frame-options").is_none());
 }
 
 #[actix_web::test]
