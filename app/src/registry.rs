@@ -265,20 +265,12 @@ impl Registry {
     /// shards always; this instance's own only at load, since afterwards its
     /// commits report them first-hand.
     pub async fn refresh_counters(&self, entry: &PollEntry, include_own: bool) -> anyhow::Result<()> {
-        let rows = query::counters_of_poll(&self.deps.db, entry.def.id).await?;
-        let as_of = query::last_commit_at(&self.deps.db, entry.def.id).await?;
+        let mut counts = query::poll_counts(&self.deps.db, entry.def.id).await?;
+        if !include_own {
+            counts.by_shard.remove(&*self.deps.shard);
+        }
         let mut read = entry.shared.read_model();
-        let mut by_shard: HashMap<String, Vec<(i64, i64, i64)>> = HashMap::new();
-        for r in rows {
-            if include_own || r.shard != *self.deps.shard {
-                by_shard.entry(r.shard).or_default().push((r.option_id, r.track_id, r.votes));
-            }
-        }
-        let mut changed = read.advance_as_of(as_of);
-        for (shard, totals) in by_shard {
-            changed |= read.set_counts(&shard, totals);
-        }
-        if changed {
+        if read.apply(counts) {
             entry.shared.republish(&read);
         }
         Ok(())

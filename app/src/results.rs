@@ -83,6 +83,16 @@ impl ReadModel {
         changed
     }
 
+    /// Folds in counts read from the database. Returns whether anything
+    /// changed.
+    pub fn apply(&mut self, counts: crate::db::query::PollCounts) -> bool {
+        let mut changed = self.advance_as_of(counts.as_of);
+        for (shard, totals) in counts.by_shard {
+            changed |= self.set_counts(&shard, totals);
+        }
+        changed
+    }
+
     /// Returns whether `as_of` moved.
     pub fn advance_as_of(&mut self, at: Option<DateTime<Utc>>) -> bool {
         let moved = at > self.as_of;

@@ -144,11 +144,7 @@ pub struct VoteForm {
 pub async fn vote_form(req: HttpRequest, path: web::Path<String>, form: web::Form<VoteForm>, state: web::Data<AppState>) -> HttpResponse {
     let VoteForm { option_id, track } = form.into_inner();
     let body = VoteBody { option_id, track: track.map(TrackRef::Id) };
-    let outcome = match votes::cast(&req, &path, body, &state).await {
-        Ok(r) if r.status() == actix_web::http::StatusCode::ACCEPTED => "accepted",
-        Ok(_) => "recorded",
-        Err(e) => e.code(),
-    };
+    let outcome = votes::outcome(&votes::cast(&req, &path, body, &state).await);
     let slug: String = path.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
     let track = track.map(|t| format!("&track={t}")).unwrap_or_default();
     HttpResponse::SeeOther()

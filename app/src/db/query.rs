@@ -116,6 +116,22 @@ pub async fn counters_of_poll(db: &impl ConnectionTrait, poll_id: i64) -> Result
         .collect())
 }
 
+/// A poll's committed counts: `(option, track, votes)` per shard, and the
+/// commit time they reflect.
+pub struct PollCounts {
+    pub by_shard: HashMap<String, Vec<(i64, i64, i64)>>,
+    pub as_of: Option<DateTime<Utc>>,
+}
+
+/// Every shard's counters of a poll and its newest commit time.
+pub async fn poll_counts(db: &impl ConnectionTrait, poll_id: i64) -> Result<PollCounts, DbErr> {
+    let mut by_shard: HashMap<String, Vec<(i64, i64, i64)>> = HashMap::new();
+    for r in counters_of_poll(db, poll_id).await? {
+        by_shard.entry(r.shard).or_default().push((r.option_id, r.track_id, r.votes));
+    }
+    Ok(PollCounts { by_shard, as_of: last_commit_at(db, poll_id).await? })
+}
+
 /// The commit time of the poll's newest batch: what its totals reflect.
 pub async fn last_commit_at(db: &impl ConnectionTrait, poll_id: i64) -> Result<Option<DateTime<Utc>>, DbErr> {
     use entity::batches;

@@ -146,16 +146,20 @@ pub async fn cast_vote(
 /// voting page's form both come here.
 pub async fn cast(req: &HttpRequest, slug: &str, body: VoteBody, state: &AppState) -> Result<HttpResponse, ApiError> {
     let res = vote(req, slug, body, state).await;
-    let outcome = match &res {
-        Ok(r) if r.status() == actix_web::http::StatusCode::ACCEPTED => "accepted",
-        Ok(_) => "recorded",
-        Err(e) => e.code(),
-    };
-    metrics::counter!("urna_votes_total", "outcome" => outcome).increment(1);
+    metrics::counter!("urna_votes_total", "outcome" => outcome(&res)).increment(1);
     if res.is_ok() {
         crate::ops::record_vote();
     }
     res
+}
+
+/// A vote's outcome in one word: `recorded`, `accepted`, or the error's code.
+pub fn outcome(res: &Result<HttpResponse, ApiError>) -> &'static str {
+    match res {
+        Ok(r) if r.status() == actix_web::http::StatusCode::ACCEPTED => "accepted",
+        Ok(_) => "recorded",
+        Err(e) => e.code(),
+    }
 }
 
 async fn vote(req: &HttpRequest, slug: &str, body: VoteBody, state: &AppState) -> Result<HttpResponse, ApiError> {

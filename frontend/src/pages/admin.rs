@@ -10,7 +10,7 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 use crate::api::{AdminPoll, AuditEntry, Me, Ops, Poll, Problem};
 use crate::browser;
 use crate::i18n::{fill, tr};
-use crate::pages::StatusBadge;
+use crate::pages::{StatusBadge, in_browser};
 use crate::pages::live::Dashboard;
 
 /// The logged-in admin, once known.
@@ -26,15 +26,6 @@ impl Session {
 
 fn use_session() -> Session {
     use_context::<Session>().unwrap_or_else(|| Session(RwSignal::new(None)))
-}
-
-/// Runs `f` in the browser once the page is live (never on the server).
-fn in_browser(f: impl Fn() + 'static) {
-    Effect::new(move |prev: Option<()>| {
-        if prev.is_none() {
-            f();
-        }
-    });
 }
 
 /// Repeats `f` every `secs` seconds while the page shows it.

@@ -123,10 +123,7 @@ pub fn Dashboard(slug: String, initial: Option<Result<Results, Problem>>) -> imp
 #[allow(unused_variables)]
 fn follow(slug: String, results: RwSignal<Option<Results>>, connected: RwSignal<bool>, rate: RwSignal<f64>, curve: RwSignal<Vec<(f64, f64)>>) {
     #[cfg(feature = "hydrate")]
-    Effect::new(move |prev: Option<()>| {
-        if prev.is_some() {
-            return;
-        }
+    crate::pages::in_browser(move || {
         use std::collections::VecDeque;
         /// Votes per second are measured over this window.
         const RATE_WINDOW_MS: f64 = 5000.0;

@@ -8,6 +8,15 @@ use leptos::prelude::*;
 
 use crate::i18n::{Texts, tr};
 
+/// Runs `f` in the browser once the page is live (never on the server).
+pub fn in_browser(f: impl Fn() + 'static) {
+    Effect::new(move |prev: Option<()>| {
+        if prev.is_none() {
+            f();
+        }
+    });
+}
+
 /// A poll's status as a coloured label.
 #[component]
 pub fn StatusBadge(#[prop(into)] status: Signal<String>) -> impl IntoView {

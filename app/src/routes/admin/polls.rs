@@ -192,11 +192,11 @@ fn admin_view(entry: &PollEntry) -> serde_json::Value {
 /// Re-reads a poll after a change and answers with its new state.
 async fn reloaded(state: &AppState, id: i64, status: actix_web::http::StatusCode) -> Result<HttpResponse, ApiError> {
     state.registry.announce(id).await?;
-    let entry = state.registry.get_by_id(id).ok_or_else(|| ApiError::NotFound("no poll with that id".into()))?;
-    Ok(HttpResponse::build(status).json(admin_view(&entry)))
+    Ok(HttpResponse::build(status).json(admin_view(&entry(state, id)?)))
 }
 
-fn entry(state: &AppState, id: i64) -> Result<PollEntry, ApiError> {
+/// A poll by id, any status, or 404.
+pub fn entry(state: &AppState, id: i64) -> Result<PollEntry, ApiError> {
     state.registry.get_by_id(id).ok_or_else(|| ApiError::NotFound("no poll with that id".into()))
 }
 

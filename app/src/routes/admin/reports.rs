@@ -13,6 +13,7 @@ use crate::auth::AdminUser;
 use crate::db::query;
 use crate::error::ApiError;
 use crate::results::ReadModel;
+use crate::routes::admin::polls::entry;
 use crate::state::AppState;
 
 /// The ledger is summed in buckets of this many seconds…
@@ -96,8 +97,7 @@ pub async fn timeseries_of(state: &AppState, poll_id: i64) -> Result<HttpRespons
     )
 )]
 pub async fn timeseries(_user: AdminUser, path: web::Path<i64>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let entry = state.registry.get_by_id(*path).ok_or_else(|| ApiError::NotFound("no poll with that id".into()))?;
-    timeseries_of(&state, entry.def.id).await
+    timeseries_of(&state, entry(&state, *path)?.def.id).await
 }
 
 fn csv_field(s: &str) -> String {
@@ -123,21 +123,14 @@ fn csv_field(s: &str) -> String {
     )
 )]
 pub async fn export_csv(_user: AdminUser, path: web::Path<i64>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let entry = state.registry.get_by_id(*path).ok_or_else(|| ApiError::NotFound("no poll with that id".into()))?;
+    let entry = entry(&state, *path)?;
     let def = &entry.def;
     let mut read = ReadModel::default();
-    let mut by_shard: std::collections::HashMap<String, Vec<(i64, i64, i64)>> = Default::default();
-    for r in query::counters_of_poll(&state.db, def.id).await? {
-        by_shard.entry(r.shard).or_default().push((r.option_id, r.track_id, r.votes));
-    }
-    for (shard, totals) in by_shard {
-        read.set_counts(&shard, totals);
-    }
-    read.advance_as_of(query::last_commit_at(&state.db, def.id).await?);
+    read.apply(query::poll_counts(&state.db, def.id).await?);
     let snap = read.snapshot(def, Utc::now());
     let as_of = snap.as_of.map(|t| t.to_rfc3339()).unwrap_or_default();
     let mut out = String::from("poll,status,as_of,track,weight,option_id,option,votes,percent\r\n");
-    let status = serde_json::to_value(snap.status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+    let status = snap.status.as_str();
     let mut line = |track: &str, weight: String, id: i64, label: &str, votes: String, percent: f64| {
         out.push_str(&format!(
             "{},{},{},{},{},{},{},{},{:.2}\r\n",
