@@ -1,6 +1,9 @@
 -- wrk script for urna's benchmark. URNA_BENCH_MODE=vote posts votes for a
--- random option of URNA_BENCH_OPTIONS (comma-separated ids); any other mode
--- sends plain GETs. Both count answers by status the same way, so the load
+-- random option of URNA_BENCH_OPTIONS (comma-separated ids); `keyed` does
+-- the same with a new Idempotency-Key on each vote; `pow` also sends, on
+-- each vote, the next solved challenge of the file URNA_BENCH_POW (one
+-- X-Urna-Pow value a line; each thread takes its own lines); any other mode
+-- sends plain GETs. All count answers by status the same way, so the load
 -- generator does the same work in every run.
 local mode = os.getenv("URNA_BENCH_MODE") or "get"
 local ids = {}
@@ -10,20 +13,39 @@ end
 
 local threads = {}
 function setup(thread)
+  thread:set("index", #threads)
   table.insert(threads, thread)
 end
 
+local proofs, next_proof, counter = {}, 1, 0
 function init(args)
   ok = 0
   other = 0
   math.randomseed(os.time() + math.floor(os.clock() * 1000000))
+  if mode == "pow" then
+    local n, i = tonumber(os.getenv("URNA_BENCH_THREADS") or "2"), 0
+    for line in io.lines(os.getenv("URNA_BENCH_POW")) do
+      if i % n == index then table.insert(proofs, line) end
+      i = i + 1
+    end
+  end
 end
 
-if mode == "vote" then
+if mode == "vote" or mode == "keyed" or mode == "pow" then
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/json"
   request = function()
-    return wrk.format(nil, nil, nil, '{"option_id":' .. ids[math.random(#ids)] .. '}')
+    -- wrk.format takes these headers instead of wrk.headers: copy those in.
+    local headers = {}
+    for k, v in pairs(wrk.headers) do headers[k] = v end
+    if mode == "keyed" then
+      counter = counter + 1
+      headers["Idempotency-Key"] = "t" .. index .. "-" .. counter .. "-" .. math.random(1e9)
+    elseif mode == "pow" then
+      headers["X-Urna-Pow"] = proofs[next_proof] or proofs[#proofs]
+      next_proof = next_proof + 1
+    end
+    return wrk.format(nil, nil, headers, '{"option_id":' .. ids[math.random(#ids)] .. '}')
   end
 end
 

@@ -34,4 +34,6 @@ e2e/node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-flo
   "$site/pkg/urna_bg.wasm" -o "$site/pkg/urna.wasm"
 rm "$site/pkg/urna_bg.wasm"
 cp frontend/style/urna.css "$site/pkg/urna.css"
+# The proof-of-work solver runs in a Web Worker of its own.
+cp frontend/assets/pow-worker.js "$site/pkg/pow-worker.js"
 echo "site: $site ($(du -k "$site/pkg/urna.wasm" | cut -f1) KiB of wasm)"

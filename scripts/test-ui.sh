@@ -15,4 +15,5 @@ cargo build --release --locked -p app
 bash scripts/build-site.sh "$CARGO_TARGET_DIR/site"
 
 export URNA_BIN="$CARGO_TARGET_DIR/release/urna" URNA_SITE_ROOT="$CARGO_TARGET_DIR/site"
-node --test --test-concurrency=1 e2e/tests/ui.test.js "$@"
+if [ $# -eq 0 ]; then set -- e2e/tests/*.test.js; fi
+node --test --test-concurrency=1 "$@"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test: unit tests, the integration tests against a fresh
+# Runs every check and test: `cargo fmt --check`, clippy on the server and
+# on the browser build (warnings are errors), unit tests, the integration tests against a fresh
 # SQLite file and fresh databases on the real Postgres and Redis (started,
 # or installed, if they are not running), then the browser tests of the web
 # UI (scripts/test-ui.sh; URNA_SKIP_UI=1 leaves them out while iterating).
@@ -9,6 +10,16 @@ source scripts/services.sh
 
 # Reuse one target directory across clones so CI does not rebuild the world.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/urna-target}"
+
+# Formatting and lints first: a red here costs seconds, not a test run.
+# The browser build is linted too (its code paths differ under `hydrate`).
+# Our crates only: vendor/ keeps its upstream formatting.
+cargo fmt --check -p app -p api -p frontend -p entity -p migration
+rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || true
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy -p frontend --lib --target wasm32-unknown-unknown --no-default-features --features hydrate --locked -- -D warnings
+# No import cycle between the files of app/src.
+python3 scripts/check-layout.py
 
 # Databases left by an interrupted earlier run.
 psql "$URNA_TEST_PG_URL" -Atc "select datname from pg_database where datname like 'urna_test_%'" |

@@ -17,9 +17,7 @@ impl PollSlug {
         if ok {
             Ok(Self(s.to_owned()))
         } else {
-            Err(format!(
-                "slug {s:?} must be 1-64 characters of a-z, 0-9 and '-', not starting with '-'"
-            ))
+            Err(format!("slug {s:?} must be 1-64 characters of a-z, 0-9 and '-', not starting with '-'"))
         }
     }
 
@@ -28,72 +26,30 @@ impl PollSlug {
     }
 }
 
-macro_rules! string_enum {
-    ($(#[$m:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
+pub use api::{AckMode, Dedupe, PollStatus, Pow, Role, Visibility, VoterIdentity};
 
-        impl $name {
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-
-            pub fn parse(s: &str) -> Result<Self, String> {
-                match s {
-                    $($text => Ok($name::$variant),)+
-                    other => Err(format!(
-                        concat!("unknown ", stringify!($name), " {:?}; expected one of: ", $($text, " "),+),
-                        other
-                    )),
-                }
-            }
-        }
-    };
+/// How `polls.pow_difficulty` stores a [`Pow`]: 0 off, -1 auto, N fixed.
+pub fn pow_to_column(p: Pow) -> i32 {
+    match p {
+        Pow::Off => 0,
+        Pow::Auto => -1,
+        Pow::Fixed(n) => i32::try_from(n).unwrap_or(i32::MAX),
+    }
 }
 
-string_enum!(
-    /// The stored lifecycle state; see [`PollDef::phase_at`] for what a voter sees.
-    PollStatus { Draft = "draft", Scheduled = "scheduled", Open = "open", Closed = "closed" }
-);
-string_enum!(
-    /// Who may read the results.
-    Visibility { Live = "live", AfterClose = "after_close", AdminOnly = "admin_only" }
-);
-string_enum!(
-    /// When a vote is answered: after COMMIT (`durable`) or when queued (`fast`).
-    AckMode { Durable = "durable", Fast = "fast" }
-);
-string_enum!(
-    /// How many votes a voter has on a track.
-    Dedupe { Unlimited = "unlimited", OnePerVoter = "one_per_voter" }
-);
-string_enum!(
-    /// Which credential identifies a voter on one-per-voter tracks: a signed
-    /// token from the host's login system, or (weaker) a signed browser cookie.
-    VoterIdentity { Token = "token", Cookie = "cookie" }
-);
-
-/// One option of a poll.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[derive(utoipa::ToSchema)]
-pub struct OptionDef {
-    pub id: i64,
-    pub label: String,
-    pub image_url: Option<String>,
-    pub position: i32,
+/// The [`Pow`] stored in `polls.pow_difficulty`.
+pub fn pow_from_column(v: i32) -> Pow {
+    match v {
+        -1 => Pow::Auto,
+        n if n > 0 => Pow::Fixed(n.unsigned_abs()),
+        _ => Pow::Off,
+    }
 }
 
-/// One track of a poll.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct TrackDef {
-    pub id: i64,
-    pub name: String,
-    pub dedupe: Dedupe,
-    pub weight: i32,
-    pub position: i32,
-}
+/// One option of a poll: the same shape in memory and on the wire.
+pub type OptionDef = api::PollOption;
+/// One track of a poll: the same shape in memory and on the wire.
+pub type TrackDef = api::Track;
 
 /// Everything the vote path needs to know about a poll, held in memory.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,6 +62,9 @@ pub struct PollDef {
     pub results_visibility: Visibility,
     pub ack: AckMode,
     pub voter_identity: VoterIdentity,
+    /// Whether votes need a solved proof-of-work challenge.
+    #[serde(default)]
+    pub pow: Pow,
     pub opens_at: Option<DateTime<Utc>>,
     pub closes_at: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
@@ -241,6 +200,7 @@ pub struct NewPoll {
     pub results_visibility: Visibility,
     pub ack: AckMode,
     pub voter_identity: VoterIdentity,
+    pub pow: Pow,
     pub webhook_url: Option<String>,
 }
 
@@ -256,6 +216,7 @@ pub struct PollPatch {
     pub results_visibility: Option<Visibility>,
     pub ack: Option<AckMode>,
     pub voter_identity: Option<VoterIdentity>,
+    pub pow: Option<Pow>,
     pub webhook_url: Option<Option<String>>,
 }
 

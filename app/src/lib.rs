@@ -2,46 +2,68 @@
 //! vote only once it is durable, counts every vote exactly, and shows the
 //! results live.
 //!
+//! # Path of a vote
+//! 1. **HTTP in** ([`vote`]'s `http`): `POST /api/polls/{slug}/votes` is
+//!    checked against the poll held in memory by the [`read::Registry`] —
+//!    open, option and track exist — with no database read.
+//! 2. **Credentials and limits** ([`vote`]'s `credentials`, `ratelimit`):
+//!    one-per-voter tracks need a voter token or a signed voter cookie, kept
+//!    only as a keyed hash; per-IP and per-voter limits answer `429`.
+//! 3. **Per-worker coalescing** ([`vote`]'s `coalesce`): the votes one HTTP
+//!    worker parses in one turn of its event loop travel to the poll's actor
+//!    as one message; backpressure answers `503` past a bound.
+//! 4. **The poll's actor** ([`vote::PollActor`]): one per poll on one shared
+//!    arbiter; it buffers votes and flushes at N votes or T ms, one flush in
+//!    flight at a time.
+//! 5. **The batch commit and its ledger** ([`vote`]'s `ledger`): one
+//!    transaction checks the poll row, inserts one-per-voter marks, adds the
+//!    deltas to this instance's counter rows and writes the ledger row keyed
+//!    by instance, boot, poll and sequence. Only after `COMMIT` does each
+//!    waiting request get `200`.
+//! 6. **The read model** ([`read`]'s `model`): the actor reports the new
+//!    totals through [`vote::CommitSink`]; the registry folds them into the
+//!    poll's snapshot.
+//! 7. **Fan-out across instances** ([`read::Bus`]): the totals go to Redis
+//!    pub/sub; other instances fold them into their own read models (or read
+//!    them from the database while Redis is away).
+//! 8. **The stream out** ([`read`]'s `stream`): `GET …/results` and the SSE
+//!    stream serve the latest snapshot, never a query per viewer.
+//!
+//! Beside the path: [`admin`] (sessions, poll management, reports, audit),
+//! [`export`] (webhooks of committed batches), [`ops`] (health, metrics,
+//! the operations panel) and [`web`] (the Leptos pages).
+//!
 //! # Layout
-//! - `settings`: the command line and typed settings.
-//! - `startup`: `Application::build` / `run_until_stopped`, background upkeep.
-//! - `domain`: validated domain types (`PollSlug`, `PollDef`, phases).
-//! - `registry`: every poll in memory, its actor and its published results.
-//! - `actor`: the per-poll actor that buffers votes and group-commits them.
-//! - `outbox`: per-worker coalescing of votes on their way to an actor.
-//! - `results`: the read model and the snapshot readers get.
-//! - `bus`: cross-instance fan-out through Redis pub/sub.
-//! - `export`: webhook export of committed batches, adaptive concurrency.
-//! - `db`: queries, admin mutations, and the batch ledger transaction.
-//! - `voter`: voter tokens, anonymous cookies, keyed hashes.
-//! - `auth`: admin passwords, sessions, CSRF.
-//! - `ratelimit`: per-IP and per-voter limits, shared through Redis.
-//! - `routes`: the HTTP API; `error`: its problem+json errors; `openapi`:
-//!   its OpenAPI document and browsable UI.
-//! - `state`: what every worker shares.
-//! - `telemetry`: metrics, request ids, log format; `ops`: the last
-//!   minute's figures for the admin dashboard's operations panel.
-//! - `web`: the Leptos pages of `frontend`, their site files, QR codes and
-//!   the no-JavaScript voting form.
-pub mod actor;
-pub mod auth;
-pub mod bus;
+//! - [`settings`]: the command line and typed settings, with every
+//!   configuration type.
+//! - [`startup`]: `Application::build` / `run_until_stopped`, upkeep.
+//! - [`state`]: what every HTTP worker shares.
+//! - [`domain`]: validated domain types (`PollSlug`, `PollDef`, phases).
+//! - [`keys`]: randomness for secrets.
+//! - [`vote`]: the write side, steps 1–5.
+//! - [`read`]: the read side, steps 6–8.
+//! - [`admin`], [`export`], [`ops`], [`web`]: beside the path.
+//! - [`http`]: what every route shares: problem+json errors, route
+//!   registration, the OpenAPI document.
+//! - [`db`]: queries and admin-side mutations.
+//!
+//! Dependencies between files point one way: the poll's actor knows
+//! nothing of results or Redis (it reports commits through
+//! [`vote::CommitSink`]), the Redis subscriber hands what it hears to the
+//! registry over a channel, configuration types live in [`settings`], and
+//! no room knows [`startup`], which wires them together.
+pub mod admin;
 pub mod db;
 pub mod domain;
-pub mod error;
 pub mod export;
-pub mod openapi;
+pub mod http;
+pub mod keys;
 pub mod ops;
-pub mod outbox;
-pub mod ratelimit;
-pub mod registry;
-pub mod results;
-pub mod routes;
+pub mod read;
 pub mod settings;
 pub mod startup;
 pub mod state;
-pub mod telemetry;
-pub mod voter;
+pub mod vote;
 pub mod web;
 
 pub use settings::Settings;

@@ -4,7 +4,7 @@ use anyhow::Context;
 use clap::Parser;
 use secrecy::SecretString;
 use urna::settings::{Cli, Command};
-use urna::{Application, Settings, db, voter};
+use urna::{Application, Settings, db, vote};
 
 // glibc malloc showed up as ~9% of the vote path's CPU under load: requests,
 // parcels and answers are allocated on one thread and freed on another.
@@ -20,9 +20,10 @@ fn read_password() -> anyhow::Result<String> {
     Ok(s.trim_end_matches(['\r', '\n']).to_owned())
 }
 
+#[allow(clippy::print_stdout, reason = "the CLI prints its answers: a minted token, a setup hint")]
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
-    urna::telemetry::init_logs(urna::telemetry::LogFormat::from_env());
+    urna::ops::init_logs(urna::ops::LogFormat::from_env());
     match Cli::parse().command {
         Command::Serve(args) => {
             let app = Application::build(Settings::from_args(args)?).await?;
@@ -43,14 +44,14 @@ async fn main() -> anyhow::Result<()> {
             let conn = db::connect(&url, 1).await?;
             use migration::MigratorTrait;
             migration::Migrator::up(&conn, None).await.context("running migrations")?;
-            let hash = urna::auth::hash_password(&password)?;
+            let hash = urna::admin::hash_password(&password)?;
             let id = db::mutation::create_admin(&conn, &args.username, &hash, args.role.as_str()).await?;
             println!("created {} {:?} (id {id})", args.role.as_str(), args.username);
             Ok(())
         }
         Command::MintVoterToken(args) => {
             let exp = chrono::Utc::now().timestamp() + args.ttl_secs;
-            println!("{}", voter::mint_token(&SecretString::from(args.secret), &args.voter_id, exp));
+            println!("{}", vote::mint_token(&SecretString::from(args.secret), &args.voter_id, exp));
             Ok(())
         }
     }

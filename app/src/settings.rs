@@ -5,8 +5,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use secrecy::SecretString;
 
-use crate::actor::FlushConfig;
-use crate::auth::Role;
+use crate::domain::Role;
 
 #[derive(Parser, Debug)]
 #[command(name = "urna", version, about = "urna: durable, exact, live voting for very large public votes")]
@@ -132,7 +131,7 @@ pub struct CreateAdminArgs {
     pub db: DbArgs,
     /// Login name.
     pub username: String,
-    #[arg(long, value_enum, default_value = "admin")]
+    #[arg(long, value_parser = Role::parse, default_value = "admin")]
     pub role: Role,
 }
 
@@ -166,7 +165,7 @@ pub struct Settings {
     pub secret_key: Option<SecretString>,
     pub voter_token_secret: Option<SecretString>,
     pub secure_cookies: bool,
-    pub rate_limits: crate::ratelimit::Limits,
+    pub rate_limits: RateLimits,
     pub client_ip_header: Option<String>,
 }
 
@@ -209,7 +208,7 @@ impl Settings {
             secret_key: a.secret_key.map(SecretString::from),
             voter_token_secret: a.voter_token_secret.map(SecretString::from),
             secure_cookies: a.secure_cookies,
-            rate_limits: crate::ratelimit::Limits { per_ip: a.rate_limit_ip_per_min, per_voter: a.rate_limit_voter_per_min },
+            rate_limits: RateLimits { per_ip: a.rate_limit_ip_per_min, per_voter: a.rate_limit_voter_per_min },
             client_ip_header: a
                 .client_ip_header
                 .or_else(|| std::env::var_os("FLY_APP_NAME").map(|_| "Fly-Client-IP".to_owned())),
@@ -235,8 +234,26 @@ impl Settings {
             secret_key: Some(SecretString::from("test-secret-key")),
             voter_token_secret: Some(SecretString::from("test-voter-secret")),
             secure_cookies: false,
-            rate_limits: crate::ratelimit::Limits { per_ip: 0, per_voter: 0 },
+            rate_limits: RateLimits { per_ip: 0, per_voter: 0 },
             client_ip_header: None,
         }
     }
+}
+
+/// Group-commit and backpressure settings.
+#[derive(Clone, Debug)]
+pub struct FlushConfig {
+    /// Flush as soon as this many votes are buffered.
+    pub max_batch: usize,
+    /// Flush at most this long after the first buffered vote.
+    pub interval: Duration,
+    /// Votes buffered or in flight per poll before new ones get `503`.
+    pub max_pending: usize,
+}
+
+/// Limits per minute; 0 turns one off.
+#[derive(Clone, Copy, Debug)]
+pub struct RateLimits {
+    pub per_ip: u32,
+    pub per_voter: u32,
 }

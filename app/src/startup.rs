@@ -14,16 +14,25 @@ use sea_orm::DatabaseConnection;
 use secrecy::SecretString;
 use tokio::sync::{mpsc, watch};
 
-use crate::actor::ActorDeps;
-use crate::bus::Bus;
-use crate::db::{self, ledger::Faults, mutation};
+use crate::db::{self, mutation};
 use crate::domain::{AckMode, NewOption, NewPoll, PollSlug, Visibility, VoterIdentity};
-use crate::registry::Registry;
-use crate::routes;
+use crate::http;
+use crate::keys::random_token;
+use crate::read::Bus;
+use crate::read::Registry;
 use crate::settings::Settings;
 use crate::state::AppState;
-use crate::voter::{ServerKey, random_token};
+use crate::vote::ActorDeps;
+use crate::vote::{Faults, ServerKey};
 
+/// Messages from other instances waiting for the registry; when full, the
+/// subscriber waits (Redis buffers meanwhile).
+const FANOUT_QUEUE: usize = 4096;
+/// Spent challenges past their expiry, and client keys of polls closed
+/// long ago, are swept this often (in sync ticks).
+const GUARD_SWEEP_TICKS: u64 = 60;
+/// Client idempotency keys are kept this long after their poll closes.
+const KEEP_CLIENT_KEYS: chrono::Duration = chrono::Duration::hours(24);
 /// Expired admin sessions are swept this often (in sync ticks).
 const SESSION_SWEEP_TICKS: u64 = 600;
 /// With Redis healthy, other instances' counts still get re-read from the
@@ -70,6 +79,7 @@ async fn seed_demo(db: &DatabaseConnection) -> anyhow::Result<()> {
         results_visibility: Visibility::Live,
         ack: AckMode::Durable,
         voter_identity: VoterIdentity::Cookie,
+        pow: crate::domain::Pow::Off,
         webhook_url: None,
     };
     let id = mutation::create_poll(db, &new, "demo").await?;
@@ -88,7 +98,7 @@ async fn maintain(registry: Arc<Registry>, mut refresh: mpsc::UnboundedReceiver<
         tokio::select! {
             _ = tick.tick() => {
                 ticks += 1;
-                crate::telemetry::metrics().run_upkeep();
+                crate::ops::metrics().run_upkeep();
                 apply_schedules(&registry).await;
                 if let Err(e) = registry.sync().await {
                     tracing::warn!(error = %e, "syncing polls failed");
@@ -101,6 +111,11 @@ async fn maintain(registry: Arc<Registry>, mut refresh: mpsc::UnboundedReceiver<
                     && let Err(e) = mutation::delete_expired_sessions(registry.db(), chrono::Utc::now()).await
                 {
                     tracing::warn!(error = %e, "sweeping sessions failed");
+                }
+                if ticks.is_multiple_of(GUARD_SWEEP_TICKS)
+                    && let Err(e) = mutation::sweep_vote_guards(registry.db(), chrono::Utc::now(), KEEP_CLIENT_KEYS).await
+                {
+                    tracing::warn!(error = %e, "sweeping spent challenges and client keys failed");
                 }
             }
             Some(id) = refresh.recv() => {
@@ -144,7 +159,9 @@ impl Application {
         let (refresh_tx, refresh_rx) = mpsc::unbounded_channel();
         let epoch = chrono::Utc::now().timestamp_millis();
         let bus = match &settings.redis_url {
-            Some(url) => Some(Bus::start(url, &settings.redis_prefix, &settings.instance_id, epoch).context("configuring Redis")?),
+            Some(url) => Some(
+                Bus::start(url, &settings.redis_prefix, &settings.instance_id, epoch).context("configuring Redis")?,
+            ),
             None => None,
         };
         let deps = ActorDeps {
@@ -154,17 +171,18 @@ impl Application {
             flush: settings.flush.clone(),
             faults: faults.clone(),
             refresh: refresh_tx,
-            bus: bus.clone(),
         };
         // One arbiter (thread) hosts every poll actor, shared by all workers.
         let arbiter = Arbiter::new();
-        let registry = Registry::load(deps, arbiter.handle()).await?;
+        let registry = Registry::load(deps, bus.clone(), arbiter.handle()).await?;
         actix_web::rt::spawn(maintain(registry.clone(), refresh_rx, settings.sync_interval));
         if let Some(bus) = bus {
-            actix_web::rt::spawn(bus.subscribe_loop(registry.clone()));
+            let (tx, rx) = mpsc::channel(FANOUT_QUEUE);
+            actix_web::rt::spawn(bus.subscribe_loop(tx));
+            actix_web::rt::spawn(registry.clone().follow(rx));
         }
 
-        let rate_limiter = crate::ratelimit::RateLimiter::new(settings.rate_limits);
+        let rate_limiter = crate::vote::RateLimiter::new(settings.rate_limits);
         if let Some(bus) = registry.bus() {
             actix_web::rt::spawn(rate_limiter.clone().sync_loop(bus.pool(), settings.redis_prefix.clone()));
         }
@@ -172,12 +190,14 @@ impl Application {
             Some(h) => Some(actix_web::http::header::HeaderName::try_from(h.as_str()).context("--client-ip-header")?),
             None => None,
         };
-        let exporter = crate::export::Exporter::new(db.clone(), registry.clone(), format!("{}:{epoch}", settings.instance_id));
+        let exporter =
+            crate::export::Exporter::new(db.clone(), registry.clone(), format!("{}:{epoch}", settings.instance_id));
         actix_web::rt::spawn(exporter.clone().run());
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let state = web::Data::new(AppState {
             db,
             registry,
+            pow: crate::vote::PowGuard::new(&server_key),
             server_key: ServerKey::new(server_key),
             voter_token_secret: settings.voter_token_secret.clone(),
             secure_cookies: settings.secure_cookies,
@@ -193,7 +213,7 @@ impl Application {
         let listener = TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;
         let port = listener.local_addr()?.port();
         let data = state.clone();
-        crate::telemetry::metrics();
+        crate::ops::metrics();
         let ui = crate::web::Ui::new(&settings.site_root, state.clone());
         let frame_ancestors = format!("frame-ancestors {}", settings.frame_ancestors);
         let server = HttpServer::new(move || {
@@ -210,17 +230,17 @@ impl Application {
             }
             App::new()
                 .wrap(headers)
-                .wrap(actix_web::middleware::from_fn(crate::telemetry::observe))
+                .wrap(actix_web::middleware::from_fn(crate::ops::observe))
                 .app_data(data.clone())
-                .configure(routes::configure)
+                .configure(http::configure)
                 .configure(move |cfg| ui.configure(cfg))
         })
-            .workers(settings.workers)
-            .backlog(4096)
-            .disable_signals()
-            .shutdown_timeout(10)
-            .listen(listener)?
-            .run();
+        .workers(settings.workers)
+        .backlog(4096)
+        .disable_signals()
+        .shutdown_timeout(10)
+        .listen(listener)?
+        .run();
         tracing::info!(port, instance = %settings.instance_id, database = %db::redact(&settings.database_url), "urna listening");
         Ok(Self { port, server, state, shutdown: shutdown_tx })
     }

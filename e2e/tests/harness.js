@@ -50,6 +50,9 @@ export async function start() {
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
   });
   const admin = await adminClient(base);
+  // An uncaught error in a page (a panic in the wasm shows as
+  // `unreachable`) fails the run even when the test's clicks worked.
+  const pageErrors = [];
   return {
     base,
     browser,
@@ -58,7 +61,7 @@ export async function start() {
     async page(locale = 'en-US') {
       const context = await browser.newContext({ locale, acceptDownloads: true });
       const page = await context.newPage();
-      page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
+      page.on('pageerror', (e) => pageErrors.push(`${page.url()}: ${e.message}`));
       return page;
     },
     /** Stops the server gracefully and starts it again on the same port and data. */
@@ -74,6 +77,7 @@ export async function start() {
       child.kill('SIGTERM');
       await stopped(child);
       rmSync(dir, { recursive: true, force: true });
+      if (pageErrors.length) throw new Error(`uncaught errors in pages:\n${pageErrors.join('\n')}`);
     },
   };
 }

@@ -7,13 +7,18 @@
 //!   the batch ledger, one-per-voter dedupe marks).
 //! - `admins`, `sessions`, `audit_log`, `app_secrets`: administration.
 //! - `webhook_cursors`: how far each poll's webhook export got.
+//! - `pow_spent`, `idempotency_keys`, `invites`: what tells people from
+//!   scripts and retries from new votes.
 pub mod admins;
 pub mod app_secrets;
 pub mod audit_log;
 pub mod batches;
 pub mod counters;
+pub mod idempotency_keys;
+pub mod invites;
 pub mod poll_options;
 pub mod polls;
+pub mod pow_spent;
 pub mod sessions;
 pub mod tracks;
 pub mod voter_marks;

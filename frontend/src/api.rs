@@ -1,150 +1,12 @@
 //! The JSON the pages read, and how they read it: on the server straight
 //! from the in-memory state the `urna` binary provides (no HTTP hop, no
 //! database read), in the browser from the public and admin HTTP API.
-use serde::{Deserialize, Serialize};
 
-/// `GET /api/polls/{slug}`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Poll {
-    pub id: i64,
-    pub slug: String,
-    pub title: String,
-    #[serde(default)]
-    pub description: String,
-    pub status: String,
-    pub results_visibility: String,
-    pub ack: String,
-    pub voter_identity: String,
-    pub opens_at: Option<String>,
-    pub closes_at: Option<String>,
-    pub closed_at: Option<String>,
-    pub options: Vec<PollOption>,
-    pub tracks: Vec<Track>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PollOption {
-    pub id: i64,
-    pub label: String,
-    pub image_url: Option<String>,
-    pub position: i32,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Track {
-    pub id: i64,
-    pub name: String,
-    pub dedupe: String,
-    pub weight: i32,
-    pub position: i32,
-}
-
-/// `GET /api/polls/{slug}/results` and each event of its stream.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Results {
-    pub poll: String,
-    pub title: String,
-    pub status: String,
-    pub as_of: Option<String>,
-    pub total_votes: i64,
-    pub tracks: Vec<TrackResults>,
-    pub weighted: Vec<WeightedOption>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TrackResults {
-    pub id: i64,
-    pub name: String,
-    pub dedupe: String,
-    pub weight: i32,
-    pub total: i64,
-    pub options: Vec<OptionCount>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct OptionCount {
-    pub option_id: i64,
-    pub label: String,
-    pub votes: i64,
-    pub percent: f64,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct WeightedOption {
-    pub option_id: i64,
-    pub label: String,
-    pub percent: f64,
-}
-
-/// `GET …/timeseries`: votes committed per bucket of `bucket_secs`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Timeseries {
-    pub bucket_secs: i64,
-    /// `(unix seconds of the bucket's start, votes in it)`, oldest first.
-    pub points: Vec<(i64, i64)>,
-}
-
-/// A poll as the admin API returns it: the public view, its live results
-/// and the admin-only fields.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct AdminPoll {
-    #[serde(flatten)]
-    pub poll: Poll,
-    pub webhook_url: Option<String>,
-    pub results: Results,
-}
-
-/// `GET /api/admin/me`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Me {
-    pub username: String,
-    pub role: String,
-    pub csrf_token: String,
-}
-
-/// One line of `GET /api/admin/audit`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct AuditEntry {
-    pub id: i64,
-    pub at: String,
-    pub actor: String,
-    pub action: String,
-    pub target: String,
-    #[serde(default)]
-    pub detail: serde_json::Value,
-}
-
-/// `GET /api/admin/ops`: the live operating figures.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Ops {
-    pub window_secs: f64,
-    pub requests_per_sec: f64,
-    pub error_rate: f64,
-    pub p99_ms: Option<f64>,
-    pub votes_per_sec: f64,
-    pub queue_depth: i64,
-    pub sse_viewers: i64,
-    pub redis: String,
-}
-
-/// An API answer that was not a success: its status, the problem's stable
-/// `code`, and what the problem said.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Problem {
-    pub status: u16,
-    pub code: String,
-    pub detail: String,
-    /// Seconds, from `Retry-After` on 429 and 503.
-    pub retry_after: Option<u32>,
-    /// When a not-yet-open poll opens.
-    pub opens_at: Option<String>,
-}
-
-impl Problem {
-    pub fn new(status: u16, code: &str) -> Self {
-        Problem { status, code: code.into(), detail: String::new(), retry_after: None, opens_at: None }
-    }
-}
+pub use api::{
+    AckMode, AdminPoll, AuditEntry, Challenge, Dedupe, InviteStats, Me, NewInvites, Ops, OptionCount, Poll, PollOption,
+    PollStatus, Pow, PowSolution, Problem, Results, Role, Timeseries, Track, TrackResults, Visibility, VoterIdentity,
+    WeightedOption,
+};
 
 /// What the server side hands the pages; implemented by the `urna` binary
 /// over its registry, provided as context to every render.
@@ -184,7 +46,13 @@ mod client {
 
     /// One HTTP call to the API. `csrf` goes into `X-CSRF-Token`; every
     /// request carries the same-origin cookies.
-    pub async fn call(method: &str, url: &str, body: Option<String>, csrf: Option<&str>, extra: &[(&str, &str)]) -> Result<Response, Problem> {
+    pub async fn call(
+        method: &str,
+        url: &str,
+        body: Option<String>,
+        csrf: Option<&str>,
+        extra: &[(&str, &str)],
+    ) -> Result<Response, Problem> {
         let init = RequestInit::new();
         init.set_method(method);
         init.set_credentials(RequestCredentials::SameOrigin);
@@ -216,15 +84,12 @@ mod client {
     /// The problem+json of a failed answer, with its `Retry-After`.
     pub async fn problem(res: &Response) -> Problem {
         let status = res.status();
-        let body: serde_json::Value = serde_json::from_str(&text(res).await).unwrap_or_default();
-        let field = |k: &str| body.get(k).and_then(|v| v.as_str()).map(str::to_owned);
-        Problem {
-            status,
-            code: field("code").unwrap_or_else(|| format!("http-{status}")),
-            detail: field("detail").unwrap_or_default(),
-            retry_after: res.headers().get("Retry-After").ok().flatten().and_then(|v| v.trim().parse().ok()),
-            opens_at: field("opens_at"),
-        }
+        // A proxy's error page is no problem+json: keep its status.
+        let mut p = serde_json::from_str::<Problem>(&text(res).await)
+            .unwrap_or_else(|_| Problem::new(status, &format!("http-{status}")));
+        p.status = status;
+        p.retry_after = res.headers().get("Retry-After").ok().flatten().and_then(|v| v.trim().parse().ok());
+        p
     }
 
     /// Decodes a 2xx JSON answer, or the problem of any other.
@@ -232,7 +97,8 @@ mod client {
         if !res.ok() {
             return Err(problem(&res).await);
         }
-        serde_json::from_str(&text(&res).await).map_err(|e| Problem { detail: e.to_string(), ..Problem::new(0, "decode") })
+        serde_json::from_str(&text(&res).await)
+            .map_err(|e| Problem { detail: e.to_string(), ..Problem::new(0, "decode") })
     }
 
     pub async fn get<T: DeserializeOwned>(url: &str) -> Result<T, Problem> {
@@ -240,9 +106,20 @@ mod client {
     }
 
     /// A state-changing admin call, with the session's CSRF token.
-    pub async fn send<B: Serialize, T: DeserializeOwned>(method: &str, url: &str, body: Option<&B>, csrf: &str) -> Result<T, Problem> {
+    pub async fn send<B: Serialize, T: DeserializeOwned>(
+        method: &str,
+        url: &str,
+        body: Option<&B>,
+        csrf: &str,
+    ) -> Result<T, Problem> {
         let body = body.map(|b| serde_json::to_string(b).unwrap_or_default());
         json(call(method, url, body, Some(csrf), &[]).await?).await
+    }
+
+    /// Like `send`, for answers that are not JSON (CSV, HTML): the body as text.
+    pub async fn send_for_text<B: Serialize>(method: &str, url: &str, body: &B, csrf: &str) -> Result<String, Problem> {
+        let res = call(method, url, Some(serde_json::to_string(body).unwrap_or_default()), Some(csrf), &[]).await?;
+        if res.ok() { Ok(text(&res).await) } else { Err(problem(&res).await) }
     }
 
     /// Like `send`, for answers without a body (204).
@@ -257,7 +134,7 @@ mod client {
 pub async fn load_poll(slug: String) -> Result<Poll, Problem> {
     #[cfg(feature = "ssr")]
     {
-        backend().and_then(|b| b.poll(&slug)).ok_or_else(|| Problem::new(404, "not-found"))
+        backend().and_then(|b| b.poll(&slug)).ok_or_else(|| Problem::new(404, "poll-not-found"))
     }
     #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
     {
@@ -274,7 +151,7 @@ pub async fn load_poll(slug: String) -> Result<Poll, Problem> {
 pub async fn load_results(slug: String) -> Result<Results, Problem> {
     #[cfg(feature = "ssr")]
     {
-        backend().ok_or_else(|| Problem::new(404, "not-found")).and_then(|b| b.results(&slug))
+        backend().ok_or_else(|| Problem::new(404, "poll-not-found")).and_then(|b| b.results(&slug))
     }
     #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
     {
@@ -290,11 +167,11 @@ pub async fn load_results(slug: String) -> Result<Results, Problem> {
 /// Resources need `Send` futures; the browser's are not, and never leave
 /// its one thread.
 #[cfg(feature = "hydrate")]
-pub fn sendable<F: std::future::Future>(f: F) -> send_wrapper::SendWrapper<F> {
+pub fn sendable<F: Future>(f: F) -> send_wrapper::SendWrapper<F> {
     send_wrapper::SendWrapper::new(f)
 }
 
 #[cfg(not(feature = "hydrate"))]
-pub fn sendable<F: std::future::Future>(f: F) -> F {
+pub fn sendable<F: Future>(f: F) -> F {
     f
 }

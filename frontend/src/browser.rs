@@ -3,6 +3,7 @@
 
 #[cfg(feature = "hydrate")]
 mod imp {
+    use chrono::{DateTime, Utc};
     use wasm_bindgen::JsCast;
     use wasm_bindgen::prelude::*;
 
@@ -45,6 +46,86 @@ mod imp {
         }
     }
 
+    fn session() -> Option<web_sys::Storage> {
+        web_sys::window()?.session_storage().ok()?
+    }
+
+    /// A value kept for this visit (tab) only.
+    pub fn session_value(key: &str) -> Option<String> {
+        session()?.get_item(key).ok()?
+    }
+
+    /// Moves a query parameter of the address into this visit's storage
+    /// under `key` and removes it from the address bar (an invite code
+    /// should not stay in the history or a shared link).
+    pub fn keep_param_for_visit(name: &str, key: &str) {
+        let Some(value) = query_param(name) else { return };
+        if let Some(s) = session() {
+            let _ = s.set_item(key, &value);
+        }
+        let Some(w) = web_sys::window() else { return };
+        let loc = w.location();
+        let (Ok(path), Ok(search)) = (loc.pathname(), loc.search()) else { return };
+        let Ok(params) = web_sys::UrlSearchParams::new_with_str(&search) else { return };
+        params.delete(name);
+        let rest: String = params.to_string().into();
+        let url = if rest.is_empty() { path } else { format!("{path}?{rest}") };
+        if let Ok(h) = w.history() {
+            let _ = h.replace_state_with_url(&JsValue::NULL, "", Some(&url));
+        }
+    }
+
+    fn blob_url(text: &str, mime: &str) -> Option<String> {
+        let parts = js_sys::Array::of1(&JsValue::from_str(text));
+        let bag = web_sys::BlobPropertyBag::new();
+        bag.set_type(mime);
+        let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &bag).ok()?;
+        web_sys::Url::create_object_url_with_blob(&blob).ok()
+    }
+
+    /// Hands `text` to the browser as a file download named `name`.
+    pub fn save_file(text: &str, mime: &str, name: &str) {
+        let Some(url) = blob_url(text, mime) else { return };
+        let Some(doc) = web_sys::window().and_then(|w| w.document()) else { return };
+        if let Ok(a) = doc.create_element("a")
+            && let Ok(a) = a.dyn_into::<web_sys::HtmlAnchorElement>()
+        {
+            a.set_href(&url);
+            a.set_download(name);
+            a.click();
+        }
+    }
+
+    /// Opens an HTML document (a printable sheet) in a new tab.
+    pub fn open_document(html: &str) {
+        if let (Some(url), Some(w)) = (blob_url(html, "text/html"), web_sys::window()) {
+            let _ = w.open_with_url_and_target(&url, "_blank");
+        }
+    }
+
+    /// Solves a proof-of-work challenge in a Web Worker (`/pkg/pow-worker.js`),
+    /// so the page stays responsive; the number, or `None` if none fits.
+    pub async fn solve_pow(salt: &str, challenge: &str, maxnumber: u64) -> Option<u64> {
+        let worker = web_sys::Worker::new("/pkg/pow-worker.js").ok()?;
+        let promise = js_sys::Promise::new(&mut |resolve, reject| {
+            worker.set_onmessage(Some(&resolve));
+            worker.set_onerror(Some(&reject));
+        });
+        let msg = js_sys::Object::new();
+        let set = |k: &str, v: JsValue| js_sys::Reflect::set(&msg, &JsValue::from_str(k), &v).is_ok();
+        let ok = set("salt", salt.into())
+            && set("challenge", challenge.into())
+            && set("maxnumber", (maxnumber as f64).into());
+        if !ok || worker.post_message(&msg).is_err() {
+            worker.terminate();
+            return None;
+        }
+        let event = wasm_bindgen_futures::JsFuture::from(promise).await;
+        worker.terminate();
+        let data = event.ok()?.dyn_into::<web_sys::MessageEvent>().ok()?.data();
+        js_sys::Reflect::get(&data, &JsValue::from_str("number")).ok()?.as_f64().map(|n| n as u64)
+    }
+
     /// A query parameter of the current address.
     pub fn query_param(name: &str) -> Option<String> {
         let search = web_sys::window()?.location().search().ok()?;
@@ -72,7 +153,8 @@ mod imp {
     }
 
     /// An RFC 3339 instant as the reader's local wall-clock time.
-    pub fn local_time(iso: &str) -> String {
+    pub fn local_time(at: &DateTime<Utc>) -> String {
+        let iso = &super::iso(at);
         let d = js_sys::Date::new(&JsValue::from_str(iso));
         if d.get_time().is_nan() {
             return iso.to_owned();
@@ -81,17 +163,25 @@ mod imp {
     }
 
     /// An RFC 3339 instant as local date and time, `YYYY-MM-DD HH:MM`.
-    pub fn local_datetime(iso: &str) -> String {
+    pub fn local_datetime(at: &DateTime<Utc>) -> String {
+        let iso = &super::iso(at);
         let d = js_sys::Date::new(&JsValue::from_str(iso));
         if d.get_time().is_nan() {
             return iso.to_owned();
         }
-        format!("{:04}-{:02}-{:02} {:02}:{:02}", d.get_full_year(), d.get_month() + 1, d.get_date(), d.get_hours(), d.get_minutes())
+        format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}",
+            d.get_full_year(),
+            d.get_month() + 1,
+            d.get_date(),
+            d.get_hours(),
+            d.get_minutes()
+        )
     }
 
     /// An RFC 3339 instant as the value of a `datetime-local` input.
-    pub fn to_input_value(iso: &str) -> String {
-        local_datetime(iso).replace(' ', "T")
+    pub fn to_input_value(at: &DateTime<Utc>) -> String {
+        local_datetime(at).replace(' ', "T")
     }
 
     /// A `datetime-local` input's value (local time) as an RFC 3339 instant.
@@ -106,6 +196,8 @@ mod imp {
 
 #[cfg(not(feature = "hydrate"))]
 mod imp {
+    use chrono::{DateTime, Utc};
+
     pub fn document_lang() -> Option<String> {
         None
     }
@@ -115,6 +207,15 @@ mod imp {
         None
     }
     pub fn store(_key: &str, _value: &str) {}
+    pub fn session_value(_key: &str) -> Option<String> {
+        None
+    }
+    pub fn keep_param_for_visit(_name: &str, _key: &str) {}
+    pub fn save_file(_text: &str, _mime: &str, _name: &str) {}
+    pub fn open_document(_html: &str) {}
+    pub async fn solve_pow(_salt: &str, _challenge: &str, _maxnumber: u64) -> Option<u64> {
+        None
+    }
     pub fn query_param(_name: &str) -> Option<String> {
         None
     }
@@ -127,13 +228,16 @@ mod imp {
     pub async fn sleep(_ms: u32) {}
     /// On the server: the UTC time of day, marked as such; the browser
     /// replaces it with local time as soon as it has results of its own.
-    pub fn local_time(iso: &str) -> String {
+    pub fn local_time(at: &DateTime<Utc>) -> String {
+        let iso = &super::iso(at);
         iso.get(11..19).map(|t| format!("{t} UTC")).unwrap_or_else(|| iso.to_owned())
     }
-    pub fn local_datetime(iso: &str) -> String {
+    pub fn local_datetime(at: &DateTime<Utc>) -> String {
+        let iso = &super::iso(at);
         iso.get(..16).map(|t| format!("{} UTC", t.replace('T', " "))).unwrap_or_else(|| iso.to_owned())
     }
-    pub fn to_input_value(iso: &str) -> String {
+    pub fn to_input_value(at: &DateTime<Utc>) -> String {
+        let iso = &super::iso(at);
         iso.get(..16).unwrap_or_default().to_owned()
     }
     pub fn from_input_value(value: &str) -> Option<String> {
@@ -142,6 +246,13 @@ mod imp {
 }
 
 pub use imp::*;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+
+/// An instant as the API spells it (RFC 3339, UTC, `Z`).
+fn iso(at: &DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
 
 /// A live subscription to an SSE endpoint's `results` events that
 /// reconnects on its own: the browser retries a dropped connection itself,

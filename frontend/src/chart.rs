@@ -31,7 +31,7 @@ pub fn Bars(#[prop(into)] bars: Signal<Vec<Bar>>, #[prop(into)] caption: Signal<
                         .into_iter()
                         .enumerate()
                         .map(|(i, bar)| {
-                            let colour = PALETTE[i % PALETTE.len()];
+                            let colour = PALETTE.get(i % PALETTE.len()).copied().unwrap_or("#888");
                             let width = bar.percent.clamp(0.0, 100.0);
                             view! {
                                 <li class="bar-row" data-option=bar.key>
@@ -64,16 +64,17 @@ pub fn Curve(#[prop(into)] points: Signal<Vec<(f64, f64)>>, #[prop(into)] captio
     const H: f64 = 160.0;
     let path = move || {
         let pts = points.get();
+        let (Some(first), Some(last)) = (pts.first(), pts.last()) else {
+            return (String::new(), String::new(), 0.0);
+        };
         if pts.len() < 2 {
             return (String::new(), String::new(), 0.0);
         }
-        let (x0, x1) = (pts[0].0, pts[pts.len() - 1].0);
+        let (x0, x1) = (first.0, last.0);
         let ymax = pts.iter().map(|p| p.1).fold(0.0_f64, f64::max).max(1.0);
         let span = (x1 - x0).max(1.0);
-        let coords: Vec<String> = pts
-            .iter()
-            .map(|(x, y)| format!("{:.1},{:.1}", (x - x0) / span * W, H - y / ymax * (H - 8.0)))
-            .collect();
+        let coords: Vec<String> =
+            pts.iter().map(|(x, y)| format!("{:.1},{:.1}", (x - x0) / span * W, H - y / ymax * (H - 8.0))).collect();
         let line = coords.join(" ");
         let area = format!("0,{H} {line} {W},{H}");
         (line, area, ymax)

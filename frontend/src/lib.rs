@@ -8,16 +8,19 @@
 //! - `i18n`: pt-BR and English texts, and the language switch's state.
 //! - `browser`: what only exists in a browser (timers, storage, cookies).
 //! - `chart`: SVG bars and the vote curve.
+//! - `html`: escaping for the text that reaches HTML outside `view!`
+//!   (the `<title>`).
 //! - `pages::{home, vote, live, admin}`: one module per page family.
 #![recursion_limit = "256"]
 pub mod api;
 pub mod browser;
 pub mod chart;
+pub mod html;
 pub mod i18n;
 pub mod pages;
 
 use leptos::prelude::*;
-use leptos_meta::{Title, provide_meta_context};
+use leptos_meta::provide_meta_context;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
@@ -78,7 +81,7 @@ pub fn App() -> impl IntoView {
     let lang = RwSignal::new(server_locale());
     provide_context(Lang(lang));
     view! {
-        <Title text="urna"/>
+        <html::PageTitle text="urna".to_owned()/>
         <Router>
             <header class="topbar">
                 <a class="brand" href="/">"urna"</a>
@@ -132,6 +135,6 @@ fn NotFound() -> impl IntoView {
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(App);
+    hydrate_body(App);
     browser::mark_hydrated();
 }

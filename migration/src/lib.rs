@@ -9,6 +9,8 @@
 //!   server-generated secrets.
 //! - `m20261121_120000_add_poll_version`: a per-poll change counter.
 //! - `m20261121_123000_create_webhooks`: per-poll webhook URL and export cursor.
+//! - `m20261122_090000_create_vote_guards`: spent proof-of-work challenges,
+//!   idempotency keys and invite codes.
 pub use sea_orm_migration::prelude::*;
 
 mod m20261121_110000_create_polls;
@@ -16,6 +18,7 @@ mod m20261121_110100_create_counters;
 mod m20261121_110200_create_admins;
 mod m20261121_120000_add_poll_version;
 mod m20261121_123000_create_webhooks;
+mod m20261122_090000_create_vote_guards;
 
 pub struct Migrator;
 
@@ -28,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_110200_create_admins::Migration),
             Box::new(m20261121_120000_add_poll_version::Migration),
             Box::new(m20261121_123000_create_webhooks::Migration),
+            Box::new(m20261122_090000_create_vote_guards::Migration),
         ]
     }
 }

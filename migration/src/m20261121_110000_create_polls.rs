@@ -29,11 +29,7 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .create_index(
-                Index::create()
-                    .name("idx_polls_updated_at")
-                    .table(Polls::Table)
-                    .col(Polls::UpdatedAt)
-                    .to_owned(),
+                Index::create().name("idx_polls_updated_at").table(Polls::Table).col(Polls::UpdatedAt).to_owned(),
             )
             .await?;
         manager
@@ -77,9 +73,7 @@ impl MigrationTrait for Migration {
             ("idx_poll_options_poll", PollOptions::Table.into_iden(), PollOptions::PollId.into_iden()),
             ("idx_tracks_poll", Tracks::Table.into_iden(), Tracks::PollId.into_iden()),
         ] {
-            manager
-                .create_index(Index::create().name(name).table(table).col(col).to_owned())
-                .await?;
+            manager.create_index(Index::create().name(name).table(table).col(col).to_owned()).await?;
         }
         Ok(())
     }

@@ -78,10 +78,7 @@ impl MigrationTrait for Migration {
                     .col(big_integer(VoterMarks::TrackId))
                     .col(blob(VoterMarks::VoterHash))
                     .primary_key(
-                        Index::create()
-                            .col(VoterMarks::PollId)
-                            .col(VoterMarks::TrackId)
-                            .col(VoterMarks::VoterHash),
+                        Index::create().col(VoterMarks::PollId).col(VoterMarks::TrackId).col(VoterMarks::VoterHash),
                     )
                     .foreign_key(
                         ForeignKey::create()

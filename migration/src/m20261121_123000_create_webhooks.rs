@@ -11,7 +11,9 @@ pub struct Migration;
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
-            .alter_table(Table::alter().table(Polls::Table).add_column(string_null(PollsWebhook::WebhookUrl)).to_owned())
+            .alter_table(
+                Table::alter().table(Polls::Table).add_column(string_null(PollsWebhook::WebhookUrl)).to_owned(),
+            )
             .await?;
         manager
             .create_table(

@@ -1,13 +1,13 @@
 //! Database access: one layer of small functions taking a connection or a
-//! transaction. Handlers and actors call these and never build SQL or
-//! `ActiveModel`s themselves.
+//! transaction. Handlers call these and never build SQL or `ActiveModel`s
+//! themselves; the one exception is the vote path's batch transaction,
+//! which lives with the vote in `crate::vote` (its `ledger`) and uses
+//! [`Sql`] from here.
 //!
 //! # Layout
 //! - `query`: reads (polls with options and tracks, counters, admins, audit).
 //! - `mutation`: admin-side writes (polls, status changes, admins, sessions).
-//! - `ledger`: the group-commit transaction of the vote path.
 //! - `webhook`: leases and cursors of the webhook export.
-pub mod ledger;
 pub mod mutation;
 pub mod query;
 pub mod webhook;
@@ -28,9 +28,7 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Database
         .connect_timeout(Duration::from_secs(3))
         .acquire_timeout(Duration::from_secs(3))
         .sqlx_logging(false);
-    let db = Database::connect(opts)
-        .await
-        .with_context(|| format!("connecting to {}", redact(url)))?;
+    let db = Database::connect(opts).await.with_context(|| format!("connecting to {}", redact(url)))?;
     if sqlite {
         db.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
             .await

@@ -2,11 +2,11 @@
 //! transaction, so the audit log cannot miss an action that happened.
 use chrono::{DateTime, Utc};
 use entity::{admins, app_secrets, audit_log, poll_options, polls, sessions, tracks};
-use sea_orm::sea_query::Expr;
 use sea_orm::ExprTrait;
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
-    QueryFilter, Set, SqlErr, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
+    Set, SqlErr, TransactionTrait,
 };
 
 use super::{Sql, query};
@@ -15,14 +15,22 @@ use crate::domain::{NewOption, NewPoll, NewTrack, Phase, PollDef, PollPatch, Pol
 /// Why an admin mutation did not happen.
 #[derive(Debug, thiserror::Error)]
 pub enum MutationError {
-    #[error("no poll with that id")]
-    NotFound,
+    #[error("no poll with id {0}")]
+    NotFound(i64),
     #[error("a poll with this slug already exists")]
     SlugTaken,
     #[error("an admin with this username already exists")]
     UsernameTaken,
-    #[error("{0}")]
-    Conflict(String),
+    #[error("options and tracks can only change before the poll opens")]
+    BallotLocked,
+    #[error("a closed poll's schedule cannot change")]
+    ScheduleLocked,
+    #[error("close the poll before deleting it")]
+    StillOpen,
+    #[error("a closed poll cannot be reopened")]
+    CannotReopen,
+    #[error("closes_at is in the past; change it before opening")]
+    ClosesInPast,
     #[error("{0}")]
     Invalid(String),
     #[error(transparent)]
@@ -39,10 +47,8 @@ pub async fn db_now(db: &impl ConnectionTrait) -> Result<DateTime<Utc>, DbErr> {
     }
     let mut sql = Sql::new(DbBackend::Postgres);
     sql.push("SELECT now() AS now");
-    let row = db
-        .query_one_raw(sql.build())
-        .await?
-        .ok_or_else(|| DbErr::Custom("SELECT now() returned no row".into()))?;
+    let row =
+        db.query_one_raw(sql.build()).await?.ok_or_else(|| DbErr::Custom("SELECT now() returned no row".into()))?;
     row.try_get("", "now")
 }
 
@@ -120,11 +126,7 @@ fn is_unique_violation(e: &DbErr) -> bool {
 
 /// Creates a poll (status `scheduled` when it has an opening time, else
 /// `draft`) and returns its id.
-pub async fn create_poll(
-    db: &DatabaseConnection,
-    new: &NewPoll,
-    actor: &str,
-) -> Result<i64, MutationError> {
+pub async fn create_poll(db: &DatabaseConnection, new: &NewPoll, actor: &str) -> Result<i64, MutationError> {
     let now = Utc::now();
     let status = if new.opens_at.is_some() { PollStatus::Scheduled } else { PollStatus::Draft };
     let txn = db.begin().await?;
@@ -136,7 +138,7 @@ pub async fn create_poll(
         results_visibility: Set(new.results_visibility.as_str().to_owned()),
         ack_mode: Set(new.ack.as_str().to_owned()),
         voter_identity: Set(new.voter_identity.as_str().to_owned()),
-        pow_difficulty: Set(0),
+        pow_difficulty: Set(crate::domain::pow_to_column(new.pow)),
         opens_at: Set(new.opens_at),
         closes_at: Set(new.closes_at),
         closed_at: Set(None),
@@ -171,15 +173,13 @@ pub async fn update_poll(
     actor: &str,
 ) -> Result<(), MutationError> {
     let txn = db.begin().await?;
-    let current = query::poll_by_id(&txn, id).await?.ok_or(MutationError::NotFound)?;
+    let current = query::poll_by_id(&txn, id).await?.ok_or(MutationError::NotFound(id))?;
     let structural = patch.options.is_some() || patch.tracks.is_some();
     if structural && matches!(current.status, PollStatus::Open | PollStatus::Closed) {
-        return Err(MutationError::Conflict(
-            "options and tracks can only change before the poll opens".into(),
-        ));
+        return Err(MutationError::BallotLocked);
     }
     if current.status == PollStatus::Closed && (patch.opens_at.is_some() || patch.closes_at.is_some()) {
-        return Err(MutationError::Conflict("a closed poll's schedule cannot change".into()));
+        return Err(MutationError::ScheduleLocked);
     }
     let opens_at = patch.opens_at.unwrap_or(current.opens_at);
     let closes_at = patch.closes_at.unwrap_or(current.closes_at);
@@ -206,6 +206,9 @@ pub async fn update_poll(
     if let Some(v) = patch.voter_identity {
         am.voter_identity = Set(v.as_str().to_owned());
     }
+    if let Some(p) = patch.pow {
+        am.pow_difficulty = Set(crate::domain::pow_to_column(p));
+    }
     if let Some(w) = &patch.webhook_url {
         am.webhook_url = Set(w.clone());
     }
@@ -218,11 +221,19 @@ pub async fn update_poll(
     if structural {
         let options = match &patch.options {
             Some(o) => o.clone(),
-            None => current.options.iter().map(|o| NewOption { label: o.label.clone(), image_url: o.image_url.clone() }).collect(),
+            None => current
+                .options
+                .iter()
+                .map(|o| NewOption { label: o.label.clone(), image_url: o.image_url.clone() })
+                .collect(),
         };
         let tracks = match &patch.tracks {
             Some(t) => t.clone(),
-            None => current.tracks.iter().map(|t| NewTrack { name: t.name.clone(), dedupe: t.dedupe, weight: t.weight }).collect(),
+            None => current
+                .tracks
+                .iter()
+                .map(|t| NewTrack { name: t.name.clone(), dedupe: t.dedupe, weight: t.weight })
+                .collect(),
         };
         poll_options::Entity::delete_many().filter(poll_options::Column::PollId.eq(id)).exec(&txn).await?;
         tracks::Entity::delete_many().filter(tracks::Column::PollId.eq(id)).exec(&txn).await?;
@@ -249,17 +260,17 @@ fn patch_detail(p: &PollPatch) -> serde_json::Value {
     note(p.results_visibility.is_some(), "results_visibility");
     note(p.ack.is_some(), "ack");
     note(p.voter_identity.is_some(), "voter_identity");
+    note(p.pow.is_some(), "pow");
     note(p.webhook_url.is_some(), "webhook_url");
     serde_json::json!({ "fields": fields })
 }
 
 /// Deletes a poll that is not open, with everything counted for it.
-pub async fn delete_poll(
-    db: &DatabaseConnection, id: i64, actor: &str) -> Result<(), MutationError> {
+pub async fn delete_poll(db: &DatabaseConnection, id: i64, actor: &str) -> Result<(), MutationError> {
     let txn = db.begin().await?;
-    let poll = polls::Entity::find_by_id(id).one(&txn).await?.ok_or(MutationError::NotFound)?;
+    let poll = polls::Entity::find_by_id(id).one(&txn).await?.ok_or(MutationError::NotFound(id))?;
     if poll.status == PollStatus::Open.as_str() {
-        return Err(MutationError::Conflict("close the poll before deleting it".into()));
+        return Err(MutationError::StillOpen);
     }
     // Explicit child deletes: SQLite's cascade depends on a per-connection pragma.
     for table in ["voter_marks", "batches", "counters", "poll_options", "tracks"] {
@@ -275,18 +286,17 @@ pub async fn delete_poll(
 
 /// Opens a poll now. Opening is idempotent; a closed poll stays closed, since
 /// reopening would count votes after a close that was announced.
-pub async fn open_poll(
-    db: &DatabaseConnection, id: i64, actor: &str) -> Result<(), MutationError> {
+pub async fn open_poll(db: &DatabaseConnection, id: i64, actor: &str) -> Result<(), MutationError> {
     let txn = db.begin().await?;
     let now = db_now(&txn).await?;
-    let poll = query::poll_by_id(&txn, id).await?.ok_or(MutationError::NotFound)?;
+    let poll = query::poll_by_id(&txn, id).await?.ok_or(MutationError::NotFound(id))?;
     match poll.status {
         PollStatus::Open => return Ok(()),
-        PollStatus::Closed => return Err(MutationError::Conflict("a closed poll cannot be reopened".into())),
+        PollStatus::Closed => return Err(MutationError::CannotReopen),
         PollStatus::Draft | PollStatus::Scheduled => {}
     }
     if poll.closes_at.is_some_and(|c| c <= now) {
-        return Err(MutationError::Conflict("closes_at is in the past; change it before opening".into()));
+        return Err(MutationError::ClosesInPast);
     }
     let opens_at = match poll.opens_at {
         Some(o) if o <= now => o,
@@ -310,8 +320,7 @@ pub async fn open_poll(
 /// Closes a poll. On Postgres the UPDATE waits for every batch transaction
 /// holding the poll row `FOR SHARE`, so each vote committed before the close
 /// counts and none after it does.
-pub async fn close_poll(
-    db: &DatabaseConnection, id: i64, actor: &str) -> Result<(), MutationError> {
+pub async fn close_poll(db: &DatabaseConnection, id: i64, actor: &str) -> Result<(), MutationError> {
     let txn = db.begin().await?;
     let now = db_now(&txn).await?;
     let res = polls::Entity::update_many()
@@ -327,7 +336,7 @@ pub async fn close_poll(
         // Already closed is fine; missing is not.
         return match polls::Entity::find_by_id(id).one(&txn).await? {
             Some(_) => Ok(()),
-            None => Err(MutationError::NotFound),
+            None => Err(MutationError::NotFound(id)),
         };
     }
     append_audit(&txn, actor, "poll.close", &format!("poll:{id}"), serde_json::json!({})).await?;
@@ -367,7 +376,8 @@ pub async fn apply_schedules(db: &DatabaseConnection) -> Result<Vec<i64>, Mutati
             upd = upd.col_expr(polls::Column::ClosedAt, Expr::value(p.closes_at));
         }
         if upd.exec(&txn).await?.rows_affected == 1 {
-            append_audit(&txn, "scheduler", action, &format!("poll:{}", p.id), serde_json::json!({ "by": "schedule" })).await?;
+            append_audit(&txn, "scheduler", action, &format!("poll:{}", p.id), serde_json::json!({ "by": "schedule" }))
+                .await?;
             changed.push(p.id);
         }
         txn.commit().await?;
@@ -391,7 +401,14 @@ pub async fn create_admin(
     .insert(db)
     .await
     .map_err(|e| if is_unique_violation(&e) { MutationError::UsernameTaken } else { e.into() })?;
-    append_audit(db, "cli", "admin.create", &format!("admin:{}", admin.id), serde_json::json!({ "username": username, "role": role })).await?;
+    append_audit(
+        db,
+        "cli",
+        "admin.create",
+        &format!("admin:{}", admin.id),
+        serde_json::json!({ "username": username, "role": role }),
+    )
+    .await?;
     Ok(admin.id)
 }
 
@@ -419,11 +436,7 @@ pub async fn delete_session(db: &impl ConnectionTrait, token_hash: &str) -> Resu
 }
 
 pub async fn delete_expired_sessions(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<u64, DbErr> {
-    Ok(sessions::Entity::delete_many()
-        .filter(sessions::Column::ExpiresAt.lte(now))
-        .exec(db)
-        .await?
-        .rows_affected)
+    Ok(sessions::Entity::delete_many().filter(sessions::Column::ExpiresAt.lte(now)).exec(db).await?.rows_affected)
 }
 
 /// Returns the stored secret `name`, storing `candidate` first if there is
@@ -436,7 +449,56 @@ pub async fn ensure_secret(db: &impl ConnectionTrait, name: &str, candidate: &st
     .on_conflict_do_nothing_on([app_secrets::Column::Name])
     .exec(db)
     .await?;
-    query::secret(db, name)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("secret {name} vanished after insert"))
+    query::secret(db, name).await?.ok_or_else(|| anyhow::anyhow!("secret {name} vanished after insert"))
+}
+
+/// Stores the keyed hashes of new invite codes for a poll, and audits it.
+/// The codes themselves are never stored.
+pub async fn create_invites(
+    db: &DatabaseConnection,
+    poll_id: i64,
+    hashes: &[[u8; 32]],
+    actor: &str,
+) -> Result<(), MutationError> {
+    let txn = db.begin().await?;
+    polls::Entity::find_by_id(poll_id).one(&txn).await?.ok_or(MutationError::NotFound(poll_id))?;
+    let now = Utc::now();
+    for chunk in hashes.chunks(500) {
+        let mut sql = Sql::new(txn.get_database_backend());
+        sql.push("INSERT INTO invites (poll_id, code_hash, created_at) VALUES ");
+        for (n, h) in chunk.iter().enumerate() {
+            sql.push(if n == 0 { "(" } else { ", (" })
+                .bind(poll_id)
+                .push(", ")
+                .bind(h.to_vec())
+                .push(", ")
+                .bind(now)
+                .push(")");
+        }
+        txn.execute_raw(sql.build()).await?;
+    }
+    append_audit(&txn, actor, "poll.invites", &format!("poll:{poll_id}"), serde_json::json!({ "count": hashes.len() }))
+        .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Forgets what no longer needs remembering: spent proof-of-work
+/// challenges past their expiry (they cannot be spent again anyway), and
+/// client idempotency keys of polls closed more than `keep_keys` ago.
+/// Returns how many rows went.
+pub async fn sweep_vote_guards(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    keep_keys: chrono::Duration,
+) -> Result<u64, DbErr> {
+    let mut sql = Sql::new(db.get_database_backend());
+    sql.push("DELETE FROM pow_spent WHERE expires_at < ").bind(now);
+    let spent = db.execute_raw(sql.build()).await?.rows_affected();
+    let mut sql = Sql::new(db.get_database_backend());
+    sql.push("DELETE FROM idempotency_keys WHERE poll_id IN (SELECT id FROM polls WHERE closed_at < ")
+        .bind(now - keep_keys)
+        .push(")");
+    let keys = db.execute_raw(sql.build()).await?.rows_affected();
+    Ok(spent + keys)
 }

@@ -4,13 +4,9 @@ use std::collections::HashMap;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use entity::{admins, audit_log, counters, poll_options, polls, sessions, tracks};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use crate::domain::{
-    AckMode, Dedupe, OptionDef, PollDef, PollStatus, TrackDef, Visibility, VoterIdentity,
-};
+use crate::domain::{AckMode, Dedupe, OptionDef, PollDef, PollStatus, TrackDef, Visibility, VoterIdentity};
 
 fn poll_def(p: polls::Model, options: Vec<poll_options::Model>, tracks: Vec<tracks::Model>) -> anyhow::Result<PollDef> {
     let bad = |e: String| anyhow::anyhow!("poll {} has an invalid stored value: {e}", p.id);
@@ -35,6 +31,7 @@ fn poll_def(p: polls::Model, options: Vec<poll_options::Model>, tracks: Vec<trac
         results_visibility: Visibility::parse(&p.results_visibility).map_err(bad)?,
         ack: AckMode::parse(&p.ack_mode).map_err(bad)?,
         voter_identity: VoterIdentity::parse(&p.voter_identity).map_err(bad)?,
+        pow: crate::domain::pow_from_column(p.pow_difficulty),
         id: p.id,
         slug: p.slug,
         title: p.title,
@@ -76,10 +73,7 @@ pub async fn poll_by_id(db: &impl ConnectionTrait, id: i64) -> anyhow::Result<Op
     let Some(p) = polls::Entity::find_by_id(id).one(db).await? else {
         return Ok(None);
     };
-    let options = poll_options::Entity::find()
-        .filter(poll_options::Column::PollId.eq(id))
-        .all(db)
-        .await?;
+    let options = poll_options::Entity::find().filter(poll_options::Column::PollId.eq(id)).all(db).await?;
     let tracks = tracks::Entity::find().filter(tracks::Column::PollId.eq(id)).all(db).await?;
     poll_def(p, options, tracks).map(Some)
 }
@@ -155,10 +149,8 @@ pub async fn session(
     token_hash: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<(sessions::Model, admins::Model)>, DbErr> {
-    let Some(s) = sessions::Entity::find_by_id(token_hash.to_owned())
-        .filter(sessions::Column::ExpiresAt.gt(now))
-        .one(db)
-        .await?
+    let Some(s) =
+        sessions::Entity::find_by_id(token_hash.to_owned()).filter(sessions::Column::ExpiresAt.gt(now)).one(db).await?
     else {
         return Ok(None);
     };
@@ -182,7 +174,11 @@ pub async fn secret(db: &impl ConnectionTrait, name: &str) -> anyhow::Result<Opt
 /// Votes committed per `bucket_secs`-second bucket: `(bucket start in unix
 /// seconds, votes)`, oldest first. Read from the batch ledger, whose
 /// `(poll_id, committed_at)` index serves it.
-pub async fn votes_per_bucket(db: &impl ConnectionTrait, poll_id: i64, bucket_secs: i64) -> Result<Vec<(i64, i64)>, DbErr> {
+pub async fn votes_per_bucket(
+    db: &impl ConnectionTrait,
+    poll_id: i64,
+    bucket_secs: i64,
+) -> Result<Vec<(i64, i64)>, DbErr> {
     let backend = db.get_database_backend();
     let epoch = match backend {
         sea_orm::DbBackend::Postgres => "extract(epoch from committed_at)::bigint",
@@ -194,4 +190,15 @@ pub async fn votes_per_bucket(db: &impl ConnectionTrait, poll_id: i64, bucket_se
     sql.push(" GROUP BY 1 ORDER BY 1");
     let rows = db.query_all_raw(sql.build()).await?;
     rows.iter().map(|r| Ok((r.try_get_by_index::<i64>(0)?, r.try_get_by_index::<i64>(1)?))).collect()
+}
+
+/// How many invite codes a poll has, and how many were used.
+pub async fn invite_stats(db: &impl ConnectionTrait, poll_id: i64) -> Result<(i64, i64), DbErr> {
+    let mut sql = super::Sql::new(db.get_database_backend());
+    sql.push("SELECT COUNT(*) AS total, COUNT(used_at) AS used FROM invites WHERE poll_id = ").bind(poll_id);
+    let row = db.query_one_raw(sql.build()).await?;
+    match row {
+        Some(r) => Ok((r.try_get("", "total")?, r.try_get("", "used")?)),
+        None => Ok((0, 0)),
+    }
 }

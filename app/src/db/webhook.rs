@@ -2,8 +2,8 @@
 //! poll at a time) and cursors into the batch ledger.
 use chrono::{DateTime, Utc};
 use entity::{batches, webhook_cursors};
-use sea_orm::sea_query::Expr;
 use sea_orm::ExprTrait;
+use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
 /// Takes or renews the export lease of a poll for `owner` until `until`;
@@ -43,7 +43,12 @@ pub async fn lease(
 }
 
 /// The next committed batches of a poll after `after`, oldest first.
-pub async fn batches_after(db: &impl ConnectionTrait, poll_id: i64, after: i64, limit: u64) -> Result<Vec<batches::Model>, DbErr> {
+pub async fn batches_after(
+    db: &impl ConnectionTrait,
+    poll_id: i64,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<batches::Model>, DbErr> {
     batches::Entity::find()
         .filter(batches::Column::PollId.eq(poll_id))
         .filter(batches::Column::Id.gt(after))

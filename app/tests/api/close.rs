@@ -5,7 +5,7 @@ use std::time::Duration;
 use actix_web::http::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{TestApp, assert_problem, option_ids};
+use crate::helpers::{TestApp, assert_problem, eventually, option_ids};
 use crate::on_both_backends;
 
 async fn race(app: TestApp) {
@@ -37,7 +37,10 @@ async fn race(app: TestApp) {
             }
         }));
     }
-    actix_web::rt::time::sleep(Duration::from_millis(400)).await;
+    eventually(Duration::from_secs(5), "votes counted before the close", || async {
+        app.db_counts(id).await.values().sum::<i64>() >= 50
+    })
+    .await;
     let a = app.admin_post(&format!("/api/admin/polls/{id}/close"), &json!({})).await;
     assert_eq!(a.status, StatusCode::OK);
     assert_eq!(a.body["status"], "closed");
@@ -81,17 +84,21 @@ async fn schedule(app: TestApp) {
     assert!(a.body["opens_at"].is_string(), "the voter is told when it opens");
 
     // No admin acts from here on: the schedule alone opens and closes it.
-    actix_web::rt::time::sleep(Duration::from_millis(1700)).await;
+    let status = || async { app.get("/api/polls/timed", &[]).await.body["status"].clone() };
+    eventually(Duration::from_secs(4), "the schedule opening the poll", || async { status().await == "open" }).await;
     let a = app.vote("timed", json!({ "option_id": yes }), &[]).await;
     assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
-    actix_web::rt::time::sleep(Duration::from_millis(600)).await;
-    assert_eq!(app.get("/api/polls/timed", &[]).await.body["status"], "open");
 
-    actix_web::rt::time::sleep(Duration::from_millis(1800)).await;
+    eventually(Duration::from_secs(4), "the schedule closing the poll", || async { status().await == "closed" }).await;
     let a = app.vote("timed", json!({ "option_id": yes }), &[]).await;
     assert_problem(&a, 409, "poll-closed");
-    // The scheduler writes the close down within a second.
-    actix_web::rt::time::sleep(Duration::from_millis(1200)).await;
+    // The scheduler writes the open and the close down (and audits them) by itself.
+    let by_scheduler = || async {
+        let audit = app.admin_get("/api/admin/audit").await;
+        audit.body.as_array().unwrap().iter().filter(|e| e["actor"] == "scheduler").count()
+    };
+    eventually(Duration::from_secs(3), "the scheduler writing the close down", || async { by_scheduler().await == 2 })
+        .await;
     let p = app.admin_get(&format!("/api/admin/polls/{id}")).await;
     assert_eq!(p.body["status"], "closed");
     assert_eq!(p.body["results"]["total_votes"], 1);

@@ -8,7 +8,7 @@ use std::time::Duration;
 use actix_web::http::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{TestApp, assert_problem, option_ids, redis_url, spawn_cluster};
+use crate::helpers::{TestApp, assert_problem, eventually, option_ids, redis_url, spawn_cluster};
 use crate::results::next_matching_within;
 
 /// Waits, if needed, so that a short test stays inside one rate-limit minute.
@@ -23,15 +23,6 @@ fn slow_db_sync(s: &mut urna::Settings) {
     s.sync_interval = Duration::from_secs(10);
 }
 
-/// Polls `check` every 50 ms until it holds, or fails after `within`.
-async fn within<F: std::future::Future<Output = bool>>(within: Duration, what: &str, mut check: impl FnMut() -> F) {
-    let deadline = tokio::time::Instant::now() + within;
-    while !check().await {
-        assert!(tokio::time::Instant::now() < deadline, "{what} did not happen within {within:?}");
-        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 async fn total_on(app: &TestApp, slug: &str) -> i64 {
     app.results(slug).await["total_votes"].as_i64().unwrap()
 }
@@ -39,7 +30,14 @@ async fn total_on(app: &TestApp, slug: &str) -> i64 {
 /// Votes from `clients` concurrent clients, spread round-robin over the
 /// instances, until `stop` is set or each has sent `max` votes. Returns the
 /// number answered 200; any other answer fails the test.
-async fn vote_spread(apps: &Rc<Vec<TestApp>>, slug: &'static str, options: &[i64], clients: usize, max: usize, stop: Rc<Cell<bool>>) -> i64 {
+async fn vote_spread(
+    apps: &Rc<Vec<TestApp>>,
+    slug: &'static str,
+    options: &[i64],
+    clients: usize,
+    max: usize,
+    stop: Rc<Cell<bool>>,
+) -> i64 {
     let tasks: Vec<_> = (0..clients)
         .map(|c| {
             let (apps, options, stop) = (apps.clone(), options.to_vec(), stop.clone());
@@ -76,7 +74,7 @@ async fn three_instances_count_votes_spread_over_them_exactly() {
     let (id, options) = (poll["id"].as_i64().unwrap(), option_ids(&poll));
     // Instances B and C learn about the new poll through Redis.
     for app in &apps[1..] {
-        within(Duration::from_secs(1), "the new poll reaching every instance", || async {
+        eventually(Duration::from_secs(1), "the new poll reaching every instance", || async {
             app.get("/api/polls/spread", &[]).await.status == StatusCode::OK
         })
         .await;
@@ -86,7 +84,7 @@ async fn three_instances_count_votes_spread_over_them_exactly() {
     assert_eq!(db_total(&apps[0], id).await, acked);
     // Every instance shows the exact total, its own shard plus the others'.
     for app in apps.iter() {
-        within(Duration::from_secs(1), "every instance showing the exact total", || async {
+        eventually(Duration::from_secs(1), "every instance showing the exact total", || async {
             total_on(app, "spread").await == acked
         })
         .await;
@@ -108,7 +106,7 @@ async fn a_poll_closed_through_one_instance_rejects_votes_on_the_others_within_a
     let poll = apps[0].open_poll("closing", json!({})).await;
     let (id, option) = (poll["id"].as_i64().unwrap(), option_ids(&poll)[0]);
     for app in &apps[1..] {
-        within(Duration::from_secs(1), "the poll opening everywhere", || async {
+        eventually(Duration::from_secs(1), "the poll opening everywhere", || async {
             app.vote("closing", json!({ "option_id": option }), &[]).await.status == StatusCode::OK
         })
         .await;
@@ -116,7 +114,7 @@ async fn a_poll_closed_through_one_instance_rejects_votes_on_the_others_within_a
     let a = apps[0].admin_post(&format!("/api/admin/polls/{id}/close"), &json!({})).await;
     assert_eq!(a.status, StatusCode::OK);
     for app in &apps[1..] {
-        within(Duration::from_secs(1), "the close reaching every instance", || async {
+        eventually(Duration::from_secs(1), "the close reaching every instance", || async {
             app.get("/api/polls/closing", &[]).await.body["status"] == "closed"
         })
         .await;
@@ -130,7 +128,7 @@ async fn a_live_viewer_on_one_instance_sees_votes_cast_on_another_within_a_secon
     let poll = apps[0].open_poll("fanout", json!({})).await;
     let option = option_ids(&poll)[1];
     let viewer = &apps[2];
-    within(Duration::from_secs(1), "the poll reaching the viewer's instance", || async {
+    eventually(Duration::from_secs(1), "the poll reaching the viewer's instance", || async {
         viewer.get("/api/polls/fanout", &[]).await.status == StatusCode::OK
     })
     .await;
@@ -205,8 +203,9 @@ async fn with_redis_stopped_mid_run_every_vote_answered_200_is_counted_and_all_r
     let poll = apps[0].open_poll("outage", json!({})).await;
     let (id, options) = (poll["id"].as_i64().unwrap(), option_ids(&poll));
     for app in apps.iter() {
-        within(Duration::from_secs(2), "Redis connected everywhere", || async { redis_state(app).await == "ok" }).await;
-        within(Duration::from_secs(1), "the poll reaching every instance", || async {
+        eventually(Duration::from_secs(2), "Redis connected everywhere", || async { redis_state(app).await == "ok" })
+            .await;
+        eventually(Duration::from_secs(1), "the poll reaching every instance", || async {
             app.get("/api/polls/outage", &[]).await.status == StatusCode::OK
         })
         .await;
@@ -216,17 +215,28 @@ async fn with_redis_stopped_mid_run_every_vote_answered_200_is_counted_and_all_r
         let (apps, options, stop) = (apps.clone(), options.clone(), stop.clone());
         actix_web::rt::spawn(async move { vote_spread(&apps, "outage", &options, 30, 1_000_000, stop).await })
     };
-    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    // Each phase lasts until a hundred more votes are counted in it.
+    let flowing = |from: i64| {
+        let app = &apps[0];
+        move || async move { db_total(app, id).await >= from + 100 }
+    };
+    eventually(Duration::from_secs(5), "votes flowing before the outage", flowing(0)).await;
     redis.stop();
     for app in apps.iter() {
-        within(Duration::from_secs(3), "the degradation being reported", || async { redis_state(app).await == "degraded" }).await;
+        eventually(Duration::from_secs(3), "the degradation being reported", || async {
+            redis_state(app).await == "degraded"
+        })
+        .await;
     }
-    actix_web::rt::time::sleep(Duration::from_millis(1000)).await;
+    let before = db_total(&apps[0], id).await;
+    eventually(Duration::from_secs(5), "votes flowing while Redis is down", flowing(before)).await;
     redis.restart();
     for app in apps.iter() {
-        within(Duration::from_secs(5), "Redis reconnecting by itself", || async { redis_state(app).await == "ok" }).await;
+        eventually(Duration::from_secs(5), "Redis reconnecting by itself", || async { redis_state(app).await == "ok" })
+            .await;
     }
-    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    let before = db_total(&apps[0], id).await;
+    eventually(Duration::from_secs(5), "votes flowing after Redis returned", flowing(before)).await;
     stop.set(true);
     let acked = voting.await.unwrap();
     assert!(acked > 100, "votes kept flowing: {acked}");
@@ -234,7 +244,7 @@ async fn with_redis_stopped_mid_run_every_vote_answered_200_is_counted_and_all_r
     // Fan-out works again: a vote on A shows on C within a second.
     let before = db_total(&apps[0], id).await;
     assert_eq!(apps[0].vote("outage", json!({ "option_id": options[0] }), &[]).await.status, StatusCode::OK);
-    within(Duration::from_secs(1), "C seeing A's vote after the outage", || async {
+    eventually(Duration::from_secs(1), "C seeing A's vote after the outage", || async {
         total_on(&apps[2], "outage").await == before + 1
     })
     .await;

@@ -68,7 +68,7 @@ impl Drop for DbGuard {
                     if let Ok(db) = Database::connect(base).await {
                         let _ = db.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
                     }
-                })
+                });
             })
             .join();
         }
@@ -97,7 +97,7 @@ pub struct Answer {
 pub async fn spawn_app(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let (url, guard) = fresh_database(backend).await;
     let app = start_instance(&url, std::rc::Rc::new(guard), tweak).await;
-    let hash = urna::auth::hash_password(ADMIN_PASSWORD).unwrap();
+    let hash = urna::admin::hash_password(ADMIN_PASSWORD).unwrap();
     urna::db::mutation::create_admin(&app.state.db, ADMIN, &hash, "admin").await.unwrap();
     app.logged_in().await
 }
@@ -107,7 +107,7 @@ pub async fn spawn_app(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> T
 pub async fn spawn_cluster(n: usize, redis_url: &str, tweak: impl Fn(&mut Settings)) -> Vec<TestApp> {
     let (url, guard) = fresh_database(Backend::Postgres).await;
     let guard = std::rc::Rc::new(guard);
-    let prefix = format!("urna-test-{}", hex::encode(urna::voter::random_bytes::<6>()));
+    let prefix = format!("urna-test-{}", hex::encode(urna::keys::random_bytes::<6>()));
     let mut apps = Vec::new();
     for i in 0..n {
         let app = start_instance(&url, guard.clone(), |s| {
@@ -118,7 +118,7 @@ pub async fn spawn_cluster(n: usize, redis_url: &str, tweak: impl Fn(&mut Settin
         })
         .await;
         if i == 0 {
-            let hash = urna::auth::hash_password(ADMIN_PASSWORD).unwrap();
+            let hash = urna::admin::hash_password(ADMIN_PASSWORD).unwrap();
             urna::db::mutation::create_admin(&app.state.db, ADMIN, &hash, "admin").await.unwrap();
         }
         apps.push(app);
@@ -147,7 +147,7 @@ pub async fn fresh_database(backend: Backend) -> (String, DbGuard) {
         }
         Backend::Postgres => {
             let base = pg_base_url();
-            let name = format!("urna_test_{}", hex::encode(urna::voter::random_bytes::<6>()));
+            let name = format!("urna_test_{}", hex::encode(urna::keys::random_bytes::<6>()));
             let db = Database::connect(base.clone()).await.expect("Postgres must be reachable at URNA_TEST_PG_URL");
             db.execute_unprepared(&format!("CREATE DATABASE {name}")).await.unwrap();
             let url = match base.rfind('/') {
@@ -166,14 +166,16 @@ async fn start_instance(url: &str, guard: std::rc::Rc<DbGuard>, tweak: impl FnOn
     let addr = format!("http://127.0.0.1:{}", app.port());
     let state = app.state();
     actix_web::rt::spawn(app.run_until_stopped());
-    let client = Client::builder()
-        .timeout(Duration::from_secs(60))
-        .connector(awc::Connector::new().limit(1000))
-        .finish();
+    let client =
+        Client::builder().timeout(Duration::from_secs(60)).connector(awc::Connector::new().limit(1000)).finish();
     TestApp { addr, state, client, admin_cookie: String::new(), csrf: String::new(), _db: guard }
 }
 
-async fn answer(mut res: awc::ClientResponse<impl futures_util::Stream<Item = Result<bytes::Bytes, awc::error::PayloadError>> + Unpin>) -> Answer {
+async fn answer(
+    mut res: awc::ClientResponse<
+        impl futures_util::Stream<Item = Result<bytes::Bytes, awc::error::PayloadError>> + Unpin,
+    >,
+) -> Answer {
     let header = |name: &str| res.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let content_type = header("content-type").unwrap_or_default();
     let retry_after = header("retry-after");
@@ -184,7 +186,11 @@ async fn answer(mut res: awc::ClientResponse<impl futures_util::Stream<Item = Re
         .map(|v| v.split(';').next().unwrap_or("").to_owned())
         .collect();
     let bytes = res.body().limit(4 << 20).await.unwrap();
-    let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into())) };
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
+    };
     Answer { status: res.status(), content_type, retry_after, set_cookie, body }
 }
 
@@ -248,6 +254,19 @@ impl TestApp {
 
     pub async fn admin_get(&self, path: &str) -> Answer {
         self.get(path, &self.admin_headers()[..1]).await
+    }
+
+    /// An admin POST whose answer is not JSON (CSV, HTML): status, content
+    /// type and body as text.
+    pub async fn admin_post_text(&self, path: &str, body: &Value) -> (StatusCode, String, String) {
+        let mut req = self.client.post(self.url(path));
+        for (k, v) in self.admin_headers() {
+            req = req.insert_header((k, v));
+        }
+        let mut res = req.send_json(body).await.unwrap();
+        let ct = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        let bytes = res.body().limit(16 << 20).await.unwrap();
+        (res.status(), ct, String::from_utf8_lossy(&bytes).into_owned())
     }
 
     pub async fn admin_post(&self, path: &str, body: &Value) -> Answer {
@@ -330,5 +349,15 @@ pub fn assert_problem(a: &Answer, status: u16, code: &str) {
 
 pub fn voter_token(voter: &str) -> String {
     let exp = chrono::Utc::now().timestamp() + 3600;
-    urna::voter::mint_token(&secrecy::SecretString::from(VOTER_SECRET), voter, exp)
+    urna::vote::mint_token(&secrecy::SecretString::from(VOTER_SECRET), voter, exp)
+}
+
+/// Waits until `check` holds, asking every 50 ms, and fails the test naming
+/// `what` if it still does not after `within`: the one way tests wait.
+pub async fn eventually<F: Future<Output = bool>>(within: Duration, what: &str, mut check: impl FnMut() -> F) {
+    let deadline = tokio::time::Instant::now() + within;
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "{what} did not happen within {within:?}");
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
 }

@@ -44,7 +44,11 @@ async fn lost_commit_answer(app: TestApp) {
     app.state.faults.fail_after_commit.store(1, Ordering::SeqCst);
     let app = Rc::new(app);
     let answers = concurrent_votes(&app, "retry", option, 50).await;
-    assert!(answers.iter().all(|a| a.status == StatusCode::OK), "{:?}", answers.iter().find(|a| a.status != StatusCode::OK));
+    assert!(
+        answers.iter().all(|a| a.status == StatusCode::OK),
+        "{:?}",
+        answers.iter().find(|a| a.status != StatusCode::OK)
+    );
     assert_eq!(app.state.faults.fail_after_commit.load(Ordering::SeqCst), 0, "the fault never fired");
     assert_eq!(app.results("retry").await["total_votes"], 50);
     assert_eq!(app.db_counts(id).await.get(&option), Some(&50));
@@ -70,7 +74,7 @@ async fn storage_down(app: TestApp) {
     // More failures than the actor retries: the votes must be refused, not lost.
     app.state.faults.fail_before_commit.store(1000, Ordering::SeqCst);
     let a = app.vote("down", json!({ "option_id": option }), &[]).await;
-    assert_problem(&a, 503, "unavailable");
+    assert_problem(&a, 503, "vote-not-stored");
     assert_eq!(a.retry_after.as_deref(), Some("1"));
     app.state.faults.fail_before_commit.store(0, Ordering::SeqCst);
     assert_eq!(app.vote("down", json!({ "option_id": option }), &[]).await.status, StatusCode::OK);

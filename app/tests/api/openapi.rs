@@ -20,21 +20,33 @@ async fn every_public_and_admin_route_is_in_the_openapi_document() {
     let doc = app.get("/api/openapi.json", &[]).await;
     assert_eq!(doc.status, StatusCode::OK);
     let paths = doc.body["paths"].as_object().expect("paths");
-    let registered = urna::routes::registered_paths();
+    let registered = urna::http::registered_paths();
     assert!(registered.len() >= 20, "only {registered:?}");
     for path in &registered {
         let Some(entry) = paths.get(*path) else { panic!("{path} is routed but not in /api/openapi.json") };
         for method in ["GET", "POST", "PATCH", "PUT", "DELETE"] {
             let (status, _) = probe(&app, method, path).await;
             let documented = entry.get(method.to_ascii_lowercase()).is_some();
-            assert_eq!(status != StatusCode::METHOD_NOT_ALLOWED, documented, "{method} {path}: answers {status}, documented: {documented}");
+            assert_eq!(
+                status != StatusCode::METHOD_NOT_ALLOWED,
+                documented,
+                "{method} {path}: answers {status}, documented: {documented}"
+            );
         }
     }
     // And nothing is documented that the server does not route.
     for (path, entry) in paths {
-        for method in entry.as_object().unwrap().keys().filter(|k| ["get", "post", "patch", "put", "delete"].contains(&k.as_str())) {
+        for method in entry
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| ["get", "post", "patch", "put", "delete"].contains(&k.as_str()))
+        {
             let (status, detail) = probe(&app, &method.to_ascii_uppercase(), path).await;
-            assert!(detail != "no such route" && status != StatusCode::METHOD_NOT_ALLOWED, "{method} {path} is documented but answers {status} {detail}");
+            assert!(
+                detail != "no such route" && status != StatusCode::METHOD_NOT_ALLOWED,
+                "{method} {path} is documented but answers {status} {detail}"
+            );
         }
     }
     assert!(doc.body["components"]["schemas"]["VoteBody"].is_object(), "request bodies carry their schema");

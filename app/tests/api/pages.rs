@@ -120,6 +120,50 @@ async fn a_one_per_voter_poll_page_hands_out_the_voter_cookie() {
     let app = spawn_app(Backend::Sqlite, |_| {}).await;
     app.open_poll("once", json!({ "tracks": [{ "name": "main", "dedupe": "one_per_voter" }] })).await;
     let res = app.client.get(app.url("/p/once")).send().await.unwrap();
-    let cookies: Vec<String> = res.headers().get_all("set-cookie").filter_map(|v| v.to_str().ok()).map(str::to_owned).collect();
+    let cookies: Vec<String> =
+        res.headers().get_all("set-cookie").filter_map(|v| v.to_str().ok()).map(str::to_owned).collect();
     assert!(cookies.iter().any(|c| c.starts_with("urna_voter=") && c.contains("HttpOnly")), "{cookies:?}");
+}
+
+#[actix_web::test]
+async fn hostile_markup_in_a_poll_is_rendered_as_text_on_every_page() {
+    let app = spawn_app(Backend::Sqlite, |_| {}).await;
+    let title = "x</title><script>window.__pwned=1</script>";
+    app.open_poll(
+        "hostile",
+        json!({
+            "title": title,
+            "description": "<img src=x onerror=window.__pwned=2>",
+            "options": [{"label": "<script>window.__pwned=3</script>"}, {"label": "B"}],
+        }),
+    )
+    .await;
+    for path in ["/p/hostile", "/p/hostile/live"] {
+        let (status, _, html) = app.get_text(path, &[("accept-language", "en")]).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(!html.contains("<script>window.__pwned"), "{path} carries a live script: {html}");
+        assert!(!html.contains("<img src=x"), "{path} carries a live element: {html}");
+        assert!(html.contains("<title>x&lt;/title&gt;&lt;script&gt;window.__pwned=1&lt;/script&gt;"), "{path}: {html}");
+    }
+}
+
+#[actix_web::test]
+async fn without_javascript_a_poll_with_proof_of_work_says_it_needs_javascript() {
+    let app = spawn_app(Backend::Sqlite, |_| {}).await;
+    let poll = app.open_poll("powform", json!({ "pow": { "difficulty": 1000 } })).await;
+    let option = option_ids(&poll)[0];
+    let (_, _, html) = app.get_text("/p/powform", &[("accept-language", "en")]).await;
+    assert!(html.contains("<noscript>") && html.contains("This poll needs JavaScript"), "{html}");
+    let client = awc::Client::builder().disable_redirects().finish();
+    let res = client
+        .post(app.url("/p/powform/vote"))
+        .insert_header(("content-type", "application/x-www-form-urlencoded"))
+        .send_body(format!("option_id={option}"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers().get("location").unwrap(), "/p/powform?outcome=pow-required");
+    let (_, _, html) = app.get_text("/p/powform?outcome=pow-required", &[("accept-language", "pt-BR")]).await;
+    assert!(html.contains("Esta votação precisa de JavaScript"), "{html}");
+    assert_eq!(app.results("powform").await["total_votes"], 0);
 }

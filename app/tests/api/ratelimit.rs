@@ -14,7 +14,10 @@ async fn per_voter_and_per_ip(app: TestApp) {
     let token = voter_token("eager");
     // Per voter: 5 a minute, even on an unlimited track.
     for _ in 0..5 {
-        assert_eq!(app.vote("limited", json!({ "option_id": option }), &[("x-voter-token", &token)]).await.status, StatusCode::OK);
+        assert_eq!(
+            app.vote("limited", json!({ "option_id": option }), &[("x-voter-token", &token)]).await.status,
+            StatusCode::OK
+        );
     }
     let a = app.vote("limited", json!({ "option_id": option }), &[("x-voter-token", &token)]).await;
     assert_problem(&a, 429, "rate-limited");
@@ -24,7 +27,10 @@ async fn per_voter_and_per_ip(app: TestApp) {
     // an attempt from this IP); another voter makes two more, then the IP is spent.
     let other = voter_token("calm");
     for _ in 0..2 {
-        assert_eq!(app.vote("limited", json!({ "option_id": option }), &[("x-voter-token", &other)]).await.status, StatusCode::OK);
+        assert_eq!(
+            app.vote("limited", json!({ "option_id": option }), &[("x-voter-token", &other)]).await.status,
+            StatusCode::OK
+        );
     }
     let a = app.vote("limited", json!({ "option_id": option }), &[]).await;
     assert_problem(&a, 429, "rate-limited");
@@ -32,15 +38,19 @@ async fn per_voter_and_per_ip(app: TestApp) {
     // Refused votes were not counted.
     assert_eq!(app.results("limited").await["total_votes"], 7);
 }
-on_both_backends!(votes_past_the_per_voter_or_per_ip_limit_get_429_with_retry_after, super::per_voter_and_per_ip, |s| {
-    s.rate_limits = urna::ratelimit::Limits { per_ip: 8, per_voter: 5 };
-});
+on_both_backends!(
+    votes_past_the_per_voter_or_per_ip_limit_get_429_with_retry_after,
+    super::per_voter_and_per_ip,
+    |s| {
+        s.rate_limits = urna::settings::RateLimits { per_ip: 8, per_voter: 5 };
+    }
+);
 
 #[actix_web::test]
 async fn the_per_ip_limit_is_shared_by_all_instances() {
     const LIMIT: i64 = 40;
     let apps = spawn_cluster(3, &redis_url(), |s| {
-        s.rate_limits = urna::ratelimit::Limits { per_ip: LIMIT as u32, per_voter: 0 };
+        s.rate_limits = urna::settings::RateLimits { per_ip: LIMIT as u32, per_voter: 0 };
     })
     .await;
     within_one_window().await;

@@ -2,7 +2,7 @@
 use actix_web::http::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{TestApp, assert_problem, option_ids};
+use crate::helpers::{TestApp, assert_problem, eventually, option_ids};
 use crate::on_both_backends;
 
 async fn export_and_curve(app: TestApp) {
@@ -21,18 +21,26 @@ async fn export_and_curve(app: TestApp) {
     let (id, options) = (poll["id"].as_i64().unwrap(), option_ids(&poll));
     for (option, track, n) in [(options[0], "unico", 3), (options[1], "unico", 1), (options[1], "torcida", 4)] {
         for _ in 0..n {
-            assert_eq!(app.vote("report", json!({ "option_id": option, "track": track }), &[]).await.status, StatusCode::OK);
+            assert_eq!(
+                app.vote("report", json!({ "option_id": option, "track": track }), &[]).await.status,
+                StatusCode::OK
+            );
         }
     }
 
-    let (status, ct, csv) = app.get_text(&format!("/api/admin/polls/{id}/export.csv"), &[("cookie", &app.admin_cookie)]).await;
+    let (status, ct, csv) =
+        app.get_text(&format!("/api/admin/polls/{id}/export.csv"), &[("cookie", &app.admin_cookie)]).await;
     assert_eq!(status, StatusCode::OK);
     assert!(ct.starts_with("text/csv"), "{ct}");
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines[0], "poll,status,as_of,track,weight,option_id,option,votes,percent");
     let b = r#""Bruno ""B"", SP""#;
     let row = |track: &str, option: &str| {
-        lines.iter().find(|l| l.contains(&format!(",{track},")) && l.contains(&format!(",{option},"))).copied().unwrap_or_default()
+        lines
+            .iter()
+            .find(|l| l.contains(&format!(",{track},")) && l.contains(&format!(",{option},")))
+            .copied()
+            .unwrap_or_default()
     };
     assert!(row("unico", "A").ends_with(",A,3,75.00"), "{csv}");
     assert!(row("unico", b).ends_with(&format!(",{b},1,25.00")), "{csv}");
@@ -49,9 +57,9 @@ async fn export_and_curve(app: TestApp) {
     assert_eq!(app.admin_get(&format!("/api/admin/polls/{id}/timeseries")).await.body, curve.body);
 
     // Both are for admins only; the curve follows the results' visibility.
-    assert_problem(&app.get(&format!("/api/admin/polls/{id}/export.csv"), &[]).await, 401, "unauthorized");
+    assert_problem(&app.get(&format!("/api/admin/polls/{id}/export.csv"), &[]).await, 401, "not-logged-in");
     let hidden = app.open_poll("hidden-curve", json!({ "results_visibility": "admin_only" })).await;
-    assert_problem(&app.get("/api/polls/hidden-curve/timeseries", &[]).await, 403, "forbidden");
+    assert_problem(&app.get("/api/polls/hidden-curve/timeseries", &[]).await, 403, "results-admin-only");
     assert_eq!(app.admin_get("/api/polls/hidden-curve/timeseries").await.status, StatusCode::OK, "{hidden}");
 }
 on_both_backends!(the_csv_export_and_the_vote_curve_add_up_to_the_votes_cast, super::export_and_curve);
@@ -62,8 +70,11 @@ async fn ops_panel(app: TestApp) {
     for _ in 0..30 {
         assert_eq!(app.vote("ops", json!({ "option_id": option }), &[]).await.status, StatusCode::OK);
     }
-    // The panel sums complete seconds only.
-    actix_web::rt::time::sleep(std::time::Duration::from_millis(1100)).await;
+    // The panel sums complete seconds only: wait for the votes' second to end.
+    eventually(std::time::Duration::from_secs(3), "the votes' second entering the panel", || async {
+        app.admin_get("/api/admin/ops").await.body["votes_per_sec"].as_f64().unwrap_or(0.0) * 60.0 >= 30.0 - 1e-9
+    })
+    .await;
     let ops = app.admin_get("/api/admin/ops").await;
     assert_eq!(ops.status, StatusCode::OK, "{:?}", ops.body);
     // Tests share the process's window, so other tests' votes may add up.
@@ -72,6 +83,6 @@ async fn ops_panel(app: TestApp) {
     assert!(ops.body["p99_ms"].as_f64().is_some(), "{:?}", ops.body);
     assert_eq!(ops.body["queue_depth"], 0);
     assert_eq!(ops.body["redis"], "disabled");
-    assert_problem(&app.get("/api/admin/ops", &[]).await, 401, "unauthorized");
+    assert_problem(&app.get("/api/admin/ops", &[]).await, 401, "not-logged-in");
 }
 on_both_backends!(the_operations_panel_counts_this_instances_last_minute, super::ops_panel);

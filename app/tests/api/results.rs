@@ -101,8 +101,8 @@ async fn visibility(app: TestApp) {
     let poll = app.open_poll("secret", json!({ "results_visibility": "after_close" })).await;
     let (id, option) = (poll["id"].as_i64().unwrap(), option_ids(&poll)[0]);
     assert_eq!(app.vote("secret", json!({ "option_id": option }), &[]).await.status, StatusCode::OK);
-    assert_problem(&app.get("/api/polls/secret/results", &[]).await, 403, "forbidden");
-    assert_problem(&app.get("/api/polls/secret/results/stream", &[]).await, 403, "forbidden");
+    assert_problem(&app.get("/api/polls/secret/results", &[]).await, 403, "results-hidden-until-close");
+    assert_problem(&app.get("/api/polls/secret/results/stream", &[]).await, 403, "results-hidden-until-close");
     // An admin may look while it is open.
     let a = app.get("/api/polls/secret/results", &[("cookie", &app.admin_cookie)]).await;
     assert_eq!(a.body["total_votes"], 1);
@@ -112,6 +112,6 @@ async fn visibility(app: TestApp) {
     let hidden = app.open_poll("hidden", json!({ "results_visibility": "admin_only" })).await;
     let hid = hidden["id"].as_i64().unwrap();
     app.admin_post(&format!("/api/admin/polls/{hid}/close"), &json!({})).await;
-    assert_problem(&app.get("/api/polls/hidden/results", &[]).await, 403, "forbidden");
+    assert_problem(&app.get("/api/polls/hidden/results", &[]).await, 403, "results-admin-only");
 }
 on_both_backends!(results_are_shown_only_as_the_poll_visibility_allows, super::visibility);

@@ -21,15 +21,24 @@ async fn scrape(app: &TestApp) -> String {
 
 async fn metrics_and_ids(app: TestApp) {
     let poll = app
-        .open_poll("observed", json!({ "tracks": [{"name": "unico", "dedupe": "one_per_voter"}], "voter_identity": "token" }))
+        .open_poll(
+            "observed",
+            json!({ "tracks": [{"name": "unico", "dedupe": "one_per_voter"}], "voter_identity": "token" }),
+        )
         .await;
     let option = option_ids(&poll)[0];
     // The recorder is shared by every app in this test process: compare
     // before and after rather than absolute values.
     let before = scrape(&app).await;
     let token = voter_token("observer");
-    assert_eq!(app.vote("observed", json!({ "option_id": option }), &[("x-voter-token", &token)]).await.status, StatusCode::OK);
-    assert_eq!(app.vote("observed", json!({ "option_id": option }), &[("x-voter-token", &token)]).await.status, StatusCode::CONFLICT);
+    assert_eq!(
+        app.vote("observed", json!({ "option_id": option }), &[("x-voter-token", &token)]).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.vote("observed", json!({ "option_id": option }), &[("x-voter-token", &token)]).await.status,
+        StatusCode::CONFLICT
+    );
     app.post_raw("/api/polls/observed/votes", "application/json", "{").await;
     let after = scrape(&app).await;
     let delta = |k: &str| metric(&after, k) - metric(&before, k);
@@ -37,7 +46,9 @@ async fn metrics_and_ids(app: TestApp) {
     assert!(delta(r#"urna_votes_total{outcome="already-voted"}"#) >= 1.0);
     let route = r#"route="/api/polls/{slug}/votes""#;
     assert!(
-        after.lines().any(|l| l.starts_with("urna_http_requests_total{") && l.contains(route) && l.contains(r#"status="409""#)),
+        after
+            .lines()
+            .any(|l| l.starts_with("urna_http_requests_total{") && l.contains(route) && l.contains(r#"status="409""#)),
         "requests by route and status: {after}"
     );
     assert!(after.contains(&format!("urna_http_request_duration_seconds_bucket{{{route},le=\"0.005\"}}")));
@@ -50,4 +61,7 @@ async fn metrics_and_ids(app: TestApp) {
     let res = app.client.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(res.headers().get("x-request-id").unwrap().len(), 16);
 }
-on_both_backends!(metrics_count_votes_by_outcome_and_requests_by_route_and_every_answer_has_a_request_id, super::metrics_and_ids);
+on_both_backends!(
+    metrics_count_votes_by_outcome_and_requests_by_route_and_every_answer_has_a_request_id,
+    super::metrics_and_ids
+);

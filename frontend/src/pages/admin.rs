@@ -3,15 +3,15 @@
 //! audit log. It speaks the admin HTTP API from the browser: every call
 //! carries the session cookie (HttpOnly, SameSite=Strict) and every change
 //! the session's CSRF token, so the server renders only its frame.
+use crate::html::PageTitle;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
-use crate::api::{AdminPoll, AuditEntry, Me, Ops, Poll, Problem};
+use crate::api::{AdminPoll, AuditEntry, InviteStats, Me, Ops, Poll, PollStatus, Pow, Problem, VoterIdentity};
 use crate::browser;
 use crate::i18n::{fill, tr};
-use crate::pages::{StatusBadge, in_browser};
 use crate::pages::live::Dashboard;
+use crate::pages::{StatusBadge, in_browser};
 
 /// The logged-in admin, once known.
 #[derive(Clone, Copy)]
@@ -74,11 +74,11 @@ fn Gate(children: ChildrenFn) -> impl IntoView {
         fetch::<Me>("/api/admin/me".into(), move |r| {
             me.set(r.ok());
             checked.set(true);
-        })
+        });
     });
     let children = StoredValue::new(children);
     view! {
-        <Title text=move || format!("{} · urna", t().admin)/>
+        <PageTitle text=move || format!("{} · urna", t().admin)/>
         {move || match (checked.get(), me.get()) {
             (false, _) => view! { <p class="loading">{move || t().loading}</p> }.into_any(),
             (true, None) => view! { <Login/> }.into_any(),
@@ -98,7 +98,9 @@ fn Login() -> impl IntoView {
         ev.prevent_default();
         #[cfg(feature = "hydrate")]
         {
-            let body = serde_json::json!({ "username": username.get_untracked(), "password": password.get_untracked() }).to_string();
+            let body =
+                serde_json::json!({ "username": username.get_untracked(), "password": password.get_untracked() })
+                    .to_string();
             leptos::task::spawn_local(async move {
                 let me = match crate::api::call("POST", "/api/admin/login", Some(body), None, &[]).await {
                     Ok(res) => crate::api::json::<Me>(res).await.ok(),
@@ -161,7 +163,13 @@ pub fn AdminHome() -> impl IntoView {
 fn PollList() -> impl IntoView {
     let t = tr();
     let polls = RwSignal::new(Vec::<AdminPoll>::new());
-    every(2, move || fetch::<Vec<AdminPoll>>("/api/admin/polls".into(), move |r| if let Ok(p) = r { polls.set(p) }));
+    every(2, move || {
+        fetch::<Vec<AdminPoll>>("/api/admin/polls".into(), move |r| {
+            if let Ok(p) = r {
+                polls.set(p);
+            }
+        });
+    });
     view! {
         <section class="card">
             <div class="row">
@@ -176,10 +184,10 @@ fn PollList() -> impl IntoView {
                     <th scope="col" class="num">{move || t().total_votes}</th>
                 </tr></thead>
                 <tbody>
-                    <For each=move || polls.get() key=|p| (p.poll.id, p.results.total_votes, p.poll.status.clone(), p.poll.title.clone()) let:p>
-                        <tr data-slug=p.poll.slug.clone()>
+                    <For each=move || polls.get() key=|p| (p.poll.id, p.results.total_votes, p.poll.status, p.poll.title.clone()) let:p>
+                        <tr data-slug=p.poll.slug>
                             <td><a href=format!("/admin/polls/{}", p.poll.id)>{p.poll.title.clone()}</a></td>
-                            <td><StatusBadge status=p.poll.status.clone()/></td>
+                            <td><StatusBadge status=p.poll.status/></td>
                             <td class="num" data-testid="poll-total">{p.results.total_votes}</td>
                         </tr>
                     </For>
@@ -222,7 +230,13 @@ pub fn AuditPage() -> impl IntoView {
 fn AuditLog() -> impl IntoView {
     let t = tr();
     let entries = RwSignal::new(Vec::<AuditEntry>::new());
-    every(5, move || fetch::<Vec<AuditEntry>>("/api/admin/audit?limit=200".into(), move |r| if let Ok(e) = r { entries.set(e) }));
+    every(5, move || {
+        fetch::<Vec<AuditEntry>>("/api/admin/audit?limit=200".into(), move |r| {
+            if let Ok(e) = r {
+                entries.set(e);
+            }
+        });
+    });
     view! {
         <section class="card">
             <h1>{move || t().audit_log}</h1>
@@ -239,7 +253,7 @@ fn AuditLog() -> impl IntoView {
                             <td>{browser::local_datetime(&e.at)}</td>
                             <td>{e.actor.clone()}</td>
                             <td><code>{e.action.clone()}</code></td>
-                            <td>{e.target.clone()}</td>
+                            <td>{e.target}</td>
                         </tr>
                     </For>
                 </tbody>
@@ -282,7 +296,7 @@ fn PollAdmin(poll: AdminPoll, on_change: Callback<AdminPoll>) -> impl IntoView {
     let t = tr();
     let id = poll.poll.id;
     let slug = poll.poll.slug.clone();
-    let status = poll.poll.status.clone();
+    let status = poll.poll.status;
     let confirming = RwSignal::new(None::<&'static str>);
     let error = RwSignal::new(None::<String>);
     let act = move |what: &'static str| {
@@ -295,14 +309,14 @@ fn PollAdmin(poll: AdminPoll, on_change: Callback<AdminPoll>) -> impl IntoView {
             Err(p) => error.set(Some(p.detail)),
         });
     };
-    let can_open = matches!(status.as_str(), "draft" | "scheduled");
-    let can_close = status != "closed";
+    let can_open = matches!(status, PollStatus::Draft | PollStatus::Scheduled);
+    let can_close = status != PollStatus::Closed;
     view! {
-        <Title text=format!("{} · {}", poll.poll.title, t().admin)/>
+        <PageTitle text=format!("{} · {}", poll.poll.title, t().admin)/>
         <section class="card">
             <div class="row">
                 <h1>{poll.poll.title.clone()}</h1>
-                <StatusBadge status=status.clone()/>
+                <StatusBadge status/>
             </div>
             <p class="links">
                 <a href=format!("/p/{slug}")>{move || t().public_page}</a>
@@ -321,7 +335,12 @@ fn PollAdmin(poll: AdminPoll, on_change: Callback<AdminPoll>) -> impl IntoView {
                 </div>
             })}
             <p class="feedback error" role="alert" hidden=move || error.with(Option::is_none)>{move || error.get()}</p>
-            <Dashboard slug=slug.clone() initial=Some(Ok(poll.results.clone()))/>
+            {poll.pow_difficulty_now.map(|d| {
+                let secs = poll.pow_phone_secs.unwrap_or(0.0);
+                view! { <p class="hint" data-testid="pow-now">{move || fill(&fill(t().pow_now, d), format!("{secs:.1}"))}</p> }
+            })}
+            {(poll.poll.voter_identity == VoterIdentity::Invite).then(|| view! { <Invites id slug=poll.poll.slug.clone()/> })}
+            <Dashboard slug=slug initial=Some(Ok(poll.results.clone()))/>
         </section>
         <Editor poll=Some(poll)/>
     }
@@ -345,9 +364,18 @@ struct TrackRow {
 }
 
 fn option_rows(p: Option<&Poll>) -> Vec<OptionRow> {
-    let row = |key, label: &str, image: &str| OptionRow { key, label: RwSignal::new(label.into()), image: RwSignal::new(image.into()) };
+    let row = |key, label: &str, image: &str| OptionRow {
+        key,
+        label: RwSignal::new(label.into()),
+        image: RwSignal::new(image.into()),
+    };
     match p {
-        Some(p) => p.options.iter().enumerate().map(|(i, o)| row(i as u32, &o.label, o.image_url.as_deref().unwrap_or(""))).collect(),
+        Some(p) => p
+            .options
+            .iter()
+            .enumerate()
+            .map(|(i, o)| row(i as u32, &o.label, o.image_url.as_deref().unwrap_or("")))
+            .collect(),
         None => vec![row(0, "", ""), row(1, "", "")],
     }
 }
@@ -360,7 +388,9 @@ fn track_rows(p: Option<&Poll>) -> Vec<TrackRow> {
         weight: RwSignal::new(weight.to_string()),
     };
     match p {
-        Some(p) => p.tracks.iter().enumerate().map(|(i, t)| row(i as u32, &t.name, &t.dedupe, t.weight)).collect(),
+        Some(p) => {
+            p.tracks.iter().enumerate().map(|(i, t)| row(i as u32, &t.name, t.dedupe.as_str(), t.weight)).collect()
+        }
         None => vec![row(0, "main", "unlimited", 1)],
     }
 }
@@ -401,17 +431,26 @@ fn Editor(poll: Option<AdminPoll>) -> impl IntoView {
     let slug = text(|p| p.slug.clone(), "");
     let title = text(|p| p.title.clone(), "");
     let description = text(|p| p.description.clone(), "");
-    let opens_at = text(|p| p.opens_at.as_deref().map(browser::to_input_value).unwrap_or_default(), "");
-    let closes_at = text(|p| p.closes_at.as_deref().map(browser::to_input_value).unwrap_or_default(), "");
-    let visibility = text(|p| p.results_visibility.clone(), "live");
-    let ack = text(|p| p.ack.clone(), "durable");
-    let identity = text(|p| p.voter_identity.clone(), "cookie");
+    let opens_at = text(|p| p.opens_at.as_ref().map(browser::to_input_value).unwrap_or_default(), "");
+    let closes_at = text(|p| p.closes_at.as_ref().map(browser::to_input_value).unwrap_or_default(), "");
+    let visibility = text(|p| p.results_visibility.as_str().to_owned(), "live");
+    let ack = text(|p| p.ack.as_str().to_owned(), "durable");
+    let identity = text(|p| p.voter_identity.as_str().to_owned(), "cookie");
+    let pow_mode = text(
+        |p| match p.pow {
+            Pow::Off => "off".into(),
+            Pow::Auto => "auto".into(),
+            Pow::Fixed(_) => "fixed".into(),
+        },
+        "off",
+    );
+    let difficulty = text(|p| if let Pow::Fixed(n) = p.pow { n.to_string() } else { "100000".into() }, "100000");
     let webhook = RwSignal::new(poll.as_ref().and_then(|p| p.webhook_url.clone()).unwrap_or_default());
     let options = RwSignal::new(option_rows(p));
     let tracks = RwSignal::new(track_rows(p));
     let next_key = StoredValue::new(1000_u32);
     let message = RwSignal::new(None::<Result<(), String>>);
-    let structural = original.as_ref().is_none_or(|p| p.status == "draft" || p.status == "scheduled");
+    let structural = original.as_ref().is_none_or(|p| matches!(p.status, PollStatus::Draft | PollStatus::Scheduled));
     let (options0, tracks0) = (options_json(&options.get_untracked()), tracks_json(&tracks.get_untracked()));
     let (opens0, closes0, webhook0) = (opens_at.get_untracked(), closes_at.get_untracked(), webhook.get_untracked());
 
@@ -421,13 +460,20 @@ fn Editor(poll: Option<AdminPoll>) -> impl IntoView {
     };
     let add_option = move |_| {
         let k = key();
-        options.update(|o| o.push(OptionRow { key: k, label: RwSignal::new(String::new()), image: RwSignal::new(String::new()) }))
+        options.update(|o| {
+            o.push(OptionRow { key: k, label: RwSignal::new(String::new()), image: RwSignal::new(String::new()) });
+        });
     };
     let add_track = move |_| {
         let k = key();
         tracks.update(|t| {
-            t.push(TrackRow { key: k, name: RwSignal::new(String::new()), dedupe: RwSignal::new("unlimited".into()), weight: RwSignal::new("1".into()) })
-        })
+            t.push(TrackRow {
+                key: k,
+                name: RwSignal::new(String::new()),
+                dedupe: RwSignal::new("unlimited".into()),
+                weight: RwSignal::new("1".into()),
+            });
+        });
     };
     let move_option = move |key: u32, by: isize| {
         options.update(|o| {
@@ -437,7 +483,7 @@ fn Editor(poll: Option<AdminPoll>) -> impl IntoView {
                     o.swap(i, j as usize);
                 }
             }
-        })
+        });
     };
 
     let save = move |ev: leptos::ev::SubmitEvent| {
@@ -446,12 +492,22 @@ fn Editor(poll: Option<AdminPoll>) -> impl IntoView {
         let mut put = |k: &str, v: serde_json::Value| {
             body.insert(k.into(), v);
         };
-        let time = |s: String| browser::from_input_value(&s).map(serde_json::Value::from).unwrap_or(serde_json::Value::Null);
+        let time =
+            |s: String| browser::from_input_value(&s).map(serde_json::Value::from).unwrap_or(serde_json::Value::Null);
         put("title", title.get_untracked().into());
         put("description", description.get_untracked().into());
         put("results_visibility", visibility.get_untracked().into());
         put("ack", ack.get_untracked().into());
         put("voter_identity", identity.get_untracked().into());
+        put(
+            "pow",
+            match pow_mode.get_untracked().as_str() {
+                "fixed" => {
+                    serde_json::json!({ "difficulty": difficulty.get_untracked().trim().parse::<u64>().unwrap_or(0) })
+                }
+                other => other.into(),
+            },
+        );
         let (o, tr) = (options_json(&options.get_untracked()), tracks_json(&tracks.get_untracked()));
         if !editing || o != options0 {
             put("options", o);
@@ -473,15 +529,23 @@ fn Editor(poll: Option<AdminPoll>) -> impl IntoView {
         match id {
             None => {
                 put("slug", slug.get_untracked().into());
-                change("POST", "/api/admin/polls".into(), Some(serde_json::Value::Object(body)), move |r: Result<AdminPoll, Problem>| match r {
-                    Ok(p) => navigate(&format!("/admin/polls/{}", p.poll.id), Default::default()),
-                    Err(p) => message.set(Some(Err(p.detail))),
-                });
+                change(
+                    "POST",
+                    "/api/admin/polls".into(),
+                    Some(serde_json::Value::Object(body)),
+                    move |r: Result<AdminPoll, Problem>| match r {
+                        Ok(p) => navigate(&format!("/admin/polls/{}", p.poll.id), Default::default()),
+                        Err(p) => message.set(Some(Err(p.detail))),
+                    },
+                );
             }
             Some(id) => {
-                change("PATCH", format!("/api/admin/polls/{id}"), Some(serde_json::Value::Object(body)), move |r: Result<AdminPoll, Problem>| {
-                    message.set(Some(r.map(|_| ()).map_err(|p| p.detail)))
-                });
+                change(
+                    "PATCH",
+                    format!("/api/admin/polls/{id}"),
+                    Some(serde_json::Value::Object(body)),
+                    move |r: Result<AdminPoll, Problem>| message.set(Some(r.map(|_| ()).map_err(|p| p.detail))),
+                );
             }
         }
     };
@@ -554,7 +618,18 @@ fn Editor(poll: Option<AdminPoll>) -> impl IntoView {
                 <select name="voter_identity" prop:value=move || identity.get() on:change=move |ev| identity.set(event_target_value(&ev))>
                     <option value="cookie">{move || t().identity_cookie}</option>
                     <option value="token">{move || t().identity_token}</option>
+                    <option value="invite">{move || t().identity_invite}</option>
                 </select>
+            </label>
+            <label>{move || t().pow}
+                <select name="pow" prop:value=move || pow_mode.get() on:change=move |ev| pow_mode.set(event_target_value(&ev))>
+                    <option value="off">{move || t().pow_off}</option>
+                    <option value="auto">{move || t().pow_auto}</option>
+                    <option value="fixed">{move || t().pow_fixed}</option>
+                </select>
+            </label>
+            <label hidden=move || pow_mode.get() != "fixed">{move || t().pow_difficulty}
+                <input name="pow-difficulty" type="number" min="1000" max="10000000" step="1000" bind:value=difficulty/>
             </label>
             <label>{move || t().webhook}<input name="webhook_url" type="url" bind:value=webhook/></label>
 
@@ -563,5 +638,56 @@ fn Editor(poll: Option<AdminPoll>) -> impl IntoView {
             </p>
             <button type="submit" class="primary">{move || if editing { t().save } else { t().create_poll }}</button>
         </form>
+    }
+}
+
+/// The invite codes of a poll: how many exist and are used, and new ones as
+/// a CSV or a printable sheet of QR codes (shown this once, never stored).
+#[component]
+fn Invites(id: i64, slug: String) -> impl IntoView {
+    let t = tr();
+    let stats = RwSignal::new(None::<InviteStats>);
+    let count = RwSignal::new("100".to_owned());
+    let error = RwSignal::new(None::<String>);
+    let refresh = move || fetch::<InviteStats>(format!("/api/admin/polls/{id}/invites"), move |r| stats.set(r.ok()));
+    in_browser(refresh);
+    let make = move |format: &'static str| {
+        let n: u32 = count.get_untracked().trim().parse().unwrap_or(0);
+        #[cfg(feature = "hydrate")]
+        {
+            let (csrf, slug) = (use_session().csrf(), slug.clone());
+            leptos::task::spawn_local(async move {
+                let url = format!("/api/admin/polls/{id}/invites?format={format}");
+                match crate::api::send_for_text("POST", &url, &serde_json::json!({ "count": n }), &csrf).await {
+                    Ok(text) if format == "csv" => {
+                        browser::save_file(&text, "text/csv", &format!("{slug}-invites.csv"));
+                        error.set(None);
+                    }
+                    Ok(html) => {
+                        browser::open_document(&html);
+                        error.set(None);
+                    }
+                    Err(p) => error.set(Some(p.detail)),
+                }
+                refresh();
+            });
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (n, format, &slug);
+    };
+    let make_sheet = make.clone();
+    view! {
+        <section class="invites">
+            <h2>{move || t().invites}</h2>
+            <p data-testid="invite-stats">{move || stats.get().map(|s| fill(&fill(t().invites_stats, s.total), s.used))}</p>
+            <label>{move || t().invite_count}
+                <input name="invite-count" type="number" min="1" max="100000" bind:value=count/>
+            </label>
+            <div class="actions">
+                <button type="button" on:click=move |_| make("csv")>{move || t().invites_csv}</button>
+                <button type="button" on:click=move |_| make_sheet("sheet")>{move || t().invites_sheet}</button>
+            </div>
+            <p class="feedback error" role="alert" hidden=move || error.with(Option::is_none)>{move || error.get()}</p>
+        </section>
     }
 }

@@ -1,10 +1,10 @@
 //! The live results dashboard, `/p/{slug}/live`: rendered with the results
 //! of the moment, then kept current by the SSE stream.
+use crate::html::PageTitle;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use crate::api::{self, Problem, Results};
+use crate::api::{self, PollStatus, Problem, Results};
 use crate::browser;
 use crate::chart::{Bar, Bars, Curve};
 use crate::i18n::{fill, tr};
@@ -22,11 +22,11 @@ pub fn LivePage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match (poll.await, results.await) {
                     (Ok(p), initial) => view! {
-                        <Title text=format!("{} · {}", p.title, t().live_results)/>
+                        <PageTitle text=format!("{} · {}", p.title, t().live_results)/>
                         <article class="card live">
                             <h1>{p.title.clone()}</h1>
                             <Dashboard slug=p.slug.clone() initial=Some(initial)/>
-                            <Share slug=p.slug.clone()/>
+                            <Share slug=p.slug/>
                         </article>
                     }.into_any(),
                     (Err(_), _) => view! { <PollMissing/> }.into_any(),
@@ -44,7 +44,7 @@ pub fn LivePage() -> impl IntoView {
 pub fn Dashboard(slug: String, initial: Option<Result<Results, Problem>>) -> impl IntoView {
     let t = tr();
     let hidden = match &initial {
-        Some(Err(p)) if p.status == 403 => Some(p.detail.contains("close")),
+        Some(Err(p)) if p.status == 403 => Some(p.code == "results-hidden-until-close"),
         _ => None,
     };
     if let Some(after_close) = hidden {
@@ -61,10 +61,10 @@ pub fn Dashboard(slug: String, initial: Option<Result<Results, Problem>>) -> imp
     let curve = RwSignal::new(Vec::<(f64, f64)>::new());
     follow(slug, results, connected, rate, curve);
 
-    let status = Signal::derive(move || results.with(|r| r.as_ref().map(|r| r.status.clone()).unwrap_or_default()));
+    let status = Signal::derive(move || results.with(|r| r.as_ref().map(|r| r.status).unwrap_or(PollStatus::Closed)));
     let total = move || results.with(|r| r.as_ref().map(|r| r.total_votes).unwrap_or(0));
     let as_of = move || {
-        results.with(|r| match r.as_ref().and_then(|r| r.as_of.clone()) {
+        results.with(|r| match r.as_ref().and_then(|r| r.as_of) {
             Some(at) => fill(t().counted_up_to, browser::local_time(&at)),
             None => t().nothing_counted.to_owned(),
         })
@@ -72,9 +72,12 @@ pub fn Dashboard(slug: String, initial: Option<Result<Results, Problem>>) -> imp
     let tracks = move || results.with(|r| r.as_ref().map(|r| r.tracks.clone()).unwrap_or_default());
     let weighted = move || {
         results.with(|r| {
-            r.as_ref()
-                .filter(|r| r.tracks.len() > 1)
-                .map(|r| r.weighted.iter().map(|w| Bar { key: w.option_id, label: w.label.clone(), percent: w.percent, votes: None }).collect::<Vec<_>>())
+            r.as_ref().filter(|r| r.tracks.len() > 1).map(|r| {
+                r.weighted
+                    .iter()
+                    .map(|w| Bar { key: w.option_id, label: w.label.clone(), percent: w.percent, votes: None })
+                    .collect::<Vec<_>>()
+            })
         })
     };
     view! {
@@ -121,7 +124,13 @@ pub fn Dashboard(slug: String, initial: Option<Result<Results, Problem>>) -> imp
 
 /// Subscribes to the results stream and keeps the rate and the curve.
 #[allow(unused_variables)]
-fn follow(slug: String, results: RwSignal<Option<Results>>, connected: RwSignal<bool>, rate: RwSignal<f64>, curve: RwSignal<Vec<(f64, f64)>>) {
+fn follow(
+    slug: String,
+    results: RwSignal<Option<Results>>,
+    connected: RwSignal<bool>,
+    rate: RwSignal<f64>,
+    curve: RwSignal<Vec<(f64, f64)>>,
+) {
     #[cfg(feature = "hydrate")]
     crate::pages::in_browser(move || {
         use std::collections::VecDeque;
@@ -244,7 +253,7 @@ fn Share(slug: String) -> impl IntoView {
             <img class="qr" src=format!("/p/{slug}/qr.svg") width="168" height="168" alt=move || t().qr_alt/>
             <div>
                 <p>{move || t().share}</p>
-                <a href=path.clone() data-testid="share-link">{shown}</a>
+                <a href=path data-testid="share-link">{shown}</a>
             </div>
         </aside>
     }

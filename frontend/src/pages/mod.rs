@@ -6,6 +6,7 @@ pub mod vote;
 
 use leptos::prelude::*;
 
+use crate::api::PollStatus;
 use crate::i18n::{Texts, tr};
 
 /// Runs `f` in the browser once the page is live (never on the server).
@@ -19,21 +20,21 @@ pub fn in_browser(f: impl Fn() + 'static) {
 
 /// A poll's status as a coloured label.
 #[component]
-pub fn StatusBadge(#[prop(into)] status: Signal<String>) -> impl IntoView {
+pub fn StatusBadge(#[prop(into)] status: Signal<PollStatus>) -> impl IntoView {
     let t = tr();
     view! {
-        <span class=move || format!("badge status-{}", status.get()) data-testid="poll-status">
-            {move || status_text(t(), &status.get())}
+        <span class=move || format!("badge status-{}", status.get().as_str()) data-testid="poll-status">
+            {move || status_text(t(), status.get())}
         </span>
     }
 }
 
-pub fn status_text(t: &'static Texts, status: &str) -> &'static str {
+pub fn status_text(t: &'static Texts, status: PollStatus) -> &'static str {
     match status {
-        "draft" => t.status_draft,
-        "scheduled" => t.status_scheduled,
-        "open" => t.status_open,
-        _ => t.status_closed,
+        PollStatus::Draft => t.status_draft,
+        PollStatus::Scheduled => t.status_scheduled,
+        PollStatus::Open => t.status_open,
+        PollStatus::Closed => t.status_closed,
     }
 }
 

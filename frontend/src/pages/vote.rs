@@ -2,11 +2,11 @@
 //! answer for every outcome of the vote API. Without JavaScript each option
 //! is a plain form posted to `/p/{slug}/vote`, which answers with a redirect
 //! back here carrying `?outcome=`.
+use crate::html::PageTitle;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::api::{self, Poll, PollOption, Track};
+use crate::api::{self, Dedupe, Poll, PollOption, PollStatus, Pow, Track, Visibility};
 use crate::browser;
 use crate::i18n::{Texts, fill, tr};
 use crate::pages::{PollMissing, StatusBadge};
@@ -15,16 +15,23 @@ use crate::pages::{PollMissing, StatusBadge};
 #[derive(Clone, Debug, PartialEq)]
 pub enum Feedback {
     Sending,
-    Recorded { again: bool },
+    Recorded {
+        again: bool,
+    },
     Accepted,
     AlreadyVoted,
-    NotOpenYet(Option<String>),
+    NotOpenYet(Option<chrono::DateTime<chrono::Utc>>),
     Closed,
     Retrying(u32),
     GaveUp,
     NeedToken,
     OptionGone,
     Network,
+    /// Solving the proof of work takes a moment (shown after 300 ms only).
+    Checking,
+    /// The no-JavaScript form cannot vote on a poll with proof of work.
+    NeedsJavaScript,
+    InviteInvalid,
 }
 
 impl Feedback {
@@ -36,16 +43,18 @@ impl Feedback {
             "already-voted" => Feedback::AlreadyVoted,
             "poll-not-open" => Feedback::NotOpenYet(None),
             "poll-closed" => Feedback::Closed,
-            "rate-limited" | "unavailable" => Feedback::GaveUp,
-            "unauthorized" => Feedback::NeedToken,
-            "not-found" => Feedback::OptionGone,
+            "rate-limited" | "draining" | "overloaded" | "vote-not-stored" | "storage-unavailable" => Feedback::GaveUp,
+            "voter-credential-required" | "voter-token-invalid" => Feedback::NeedToken,
+            "poll-not-found" | "option-not-found" | "track-not-found" => Feedback::OptionGone,
+            "pow-required" | "pow-invalid" | "pow-reused" => Feedback::NeedsJavaScript,
+            "invite-invalid" => Feedback::InviteInvalid,
             _ => return None,
         })
     }
 
     fn class(&self) -> &'static str {
         match self {
-            Feedback::Sending | Feedback::Retrying(_) => "feedback info",
+            Feedback::Sending | Feedback::Retrying(_) | Feedback::Checking => "feedback info",
             Feedback::Recorded { .. } | Feedback::Accepted => "feedback ok",
             Feedback::AlreadyVoted | Feedback::NotOpenYet(_) => "feedback warn",
             _ => "feedback error",
@@ -66,6 +75,9 @@ impl Feedback {
             Feedback::NeedToken => "need-token",
             Feedback::OptionGone => "option-gone",
             Feedback::Network => "network",
+            Feedback::Checking => "checking",
+            Feedback::NeedsJavaScript => "needs-javascript",
+            Feedback::InviteInvalid => "invite-invalid",
         }
     }
 
@@ -76,7 +88,9 @@ impl Feedback {
             Feedback::Recorded { again: false } => t.recorded.into(),
             Feedback::Accepted => t.accepted.into(),
             Feedback::AlreadyVoted => t.already_voted.into(),
-            Feedback::NotOpenYet(Some(at)) => format!("{} {}", t.not_open_yet, fill(t.opens_at, browser::local_datetime(at))),
+            Feedback::NotOpenYet(Some(at)) => {
+                format!("{} {}", t.not_open_yet, fill(t.opens_at, browser::local_datetime(at)))
+            }
             Feedback::NotOpenYet(None) => t.not_open_yet.into(),
             Feedback::Closed => t.closed.into(),
             Feedback::Retrying(secs) => fill(t.busy_retrying, secs),
@@ -84,6 +98,9 @@ impl Feedback {
             Feedback::NeedToken => t.need_token.into(),
             Feedback::OptionGone => t.option_gone.into(),
             Feedback::Network => t.network_error.into(),
+            Feedback::Checking => t.checking_robot.into(),
+            Feedback::NeedsJavaScript => t.needs_javascript.into(),
+            Feedback::InviteInvalid => t.invite_invalid.into(),
         }
     }
 
@@ -134,28 +151,39 @@ fn Ballot(poll: Poll) -> impl IntoView {
     let t = tr();
     let several = poll.tracks.len() > 1;
     let live_link = format!("/p/{}/live", poll.slug);
-    let show_results = poll.results_visibility == "live" || poll.status == "closed";
-    let status = poll.status.clone();
-    let opens_at = poll.opens_at.clone();
-    let closes_at = poll.closes_at.clone();
+    let show_results = poll.results_visibility == Visibility::Live || poll.status == PollStatus::Closed;
+    let status = poll.status;
+    let opens_at = poll.opens_at;
+    let closes_at = poll.closes_at;
     let tracks = poll.tracks.clone();
     let title = poll.title.clone();
+    let pow = poll.pow;
+    {
+        let slug = poll.slug.clone();
+        crate::pages::in_browser(move || {
+            browser::keep_param_for_visit("invite", &invite_key(&slug));
+            if pow != Pow::Off {
+                guard::prefetch(&slug);
+            }
+        });
+    }
     view! {
-        <Title text=title.clone()/>
+        <PageTitle text=title.clone()/>
         <article class="card ballot">
             <h1>{title}</h1>
-            <StatusBadge status=status.clone()/>
+            <StatusBadge status/>
             {(!poll.description.is_empty()).then(|| view! { <p class="description">{poll.description.clone()}</p> })}
-            {(status == "scheduled").then(|| opens_at.clone().map(|at| view! {
+            {(status == PollStatus::Scheduled).then(|| opens_at.map(|at| view! {
                 <p class="schedule">{move || fill(t().opens_at, browser::local_datetime(&at))}</p>
             }))}
-            {(status == "open").then(|| closes_at.clone().map(|at| view! {
+            {(status == PollStatus::Open).then(|| closes_at.map(|at| view! {
                 <p class="schedule">{move || fill(t().closes_at, browser::local_datetime(&at))}</p>
             }))}
             {tracks
                 .into_iter()
-                .map(|track| view! { <TrackBallot slug=poll.slug.clone() track options=poll.options.clone() several/> })
+                .map(|track| view! { <TrackBallot slug=poll.slug.clone() track options=poll.options.clone() several pow/> })
                 .collect_view()}
+            {(pow != Pow::Off).then(|| view! { <noscript><p class="feedback warn">{move || t().needs_javascript}</p></noscript> })}
             {show_results.then(|| view! {
                 <p class="links"><a href=live_link>{move || t().see_results}</a></p>
             })}
@@ -165,10 +193,10 @@ fn Ballot(poll: Poll) -> impl IntoView {
 
 /// The options of one track, each a one-tap vote.
 #[component]
-fn TrackBallot(slug: String, track: Track, options: Vec<PollOption>, several: bool) -> impl IntoView {
+fn TrackBallot(slug: String, track: Track, options: Vec<PollOption>, several: bool, pow: Pow) -> impl IntoView {
     let t = tr();
     let query = use_query_map();
-    let once = track.dedupe == "one_per_voter";
+    let once = track.dedupe == Dedupe::OnePerVoter;
     let voted_key = format!("urna:voted:{slug}:{}", track.id);
     // The no-JavaScript form's redirect says how its vote went.
     let from_form = query.with_untracked(|q| {
@@ -197,7 +225,10 @@ fn TrackBallot(slug: String, track: Track, options: Vec<PollOption>, several: bo
         let key = voted_key.clone();
         let track_id = track.id;
         leptos::task::spawn_local(async move {
-            let result = cast(&slug, option_id, track_id, !once, feedback).await;
+            let result = cast(&slug, option_id, track_id, !once, pow, feedback).await;
+            if pow != Pow::Off {
+                guard::prefetch(&slug);
+            }
             if once && result.ends_voting() {
                 browser::store(&key, "1");
                 voted.set(true);
@@ -248,8 +279,21 @@ fn TrackBallot(slug: String, track: Track, options: Vec<PollOption>, several: bo
 /// (429/503): it waits at least `Retry-After`, doubling from one second,
 /// with jitter so a crowd does not come back in step.
 #[cfg(feature = "hydrate")]
-async fn cast(slug: &str, option_id: i64, track_id: i64, unlimited: bool, feedback: RwSignal<Option<Feedback>>) -> Feedback {
+async fn cast(
+    slug: &str,
+    option_id: i64,
+    track_id: i64,
+    unlimited: bool,
+    pow: Pow,
+    feedback: RwSignal<Option<Feedback>>,
+) -> Feedback {
     const ATTEMPTS: u32 = 6;
+    // One key per click, kept for this click's own retries: however often
+    // it is sent, the vote counts once.
+    let mut key = guard::idempotency_key();
+    let invite = browser::session_value(&invite_key(slug));
+    let mut proof: Option<String> = None;
+    let mut solved_again = false;
     let url = format!("/api/polls/{slug}/votes");
     let body = serde_json::json!({ "option_id": option_id, "track": track_id }).to_string();
     let token = browser::query_param("voter_token").or_else(|| browser::stored("urna:voter-token"));
@@ -258,7 +302,19 @@ async fn cast(slug: &str, option_id: i64, track_id: i64, unlimited: bool, feedba
     }
     let mut backoff_ms = 1000.0_f64;
     for attempt in 1..=ATTEMPTS {
-        let headers: Vec<(&str, &str)> = token.as_deref().map(|t| vec![("X-Voter-Token", t)]).unwrap_or_default();
+        if pow != Pow::Off && proof.is_none() {
+            proof = guard::solved(slug, feedback).await;
+        }
+        let mut headers: Vec<(&str, &str)> = vec![("Idempotency-Key", key.as_str())];
+        if let Some(t) = token.as_deref() {
+            headers.push(("X-Voter-Token", t));
+        }
+        if let Some(i) = invite.as_deref() {
+            headers.push(("X-Urna-Invite", i));
+        }
+        if let Some(p) = proof.as_deref() {
+            headers.push(("X-Urna-Pow", p));
+        }
         let wait_ms = match api::call("POST", &url, Some(body.clone()), None, &headers).await {
             Ok(res) if res.status() == 200 => return Feedback::Recorded { again: unlimited },
             Ok(res) if res.status() == 202 => return Feedback::Accepted,
@@ -266,6 +322,15 @@ async fn cast(slug: &str, option_id: i64, track_id: i64, unlimited: bool, feedba
                 let p = api::problem(&res).await;
                 match (p.status, p.code.as_str()) {
                     (429 | 503, _) => (p.retry_after.unwrap_or(1) as f64 * 1000.0).max(backoff_ms),
+                    // An expired or spent challenge, or proof of work turned
+                    // on meanwhile: solve a fresh one once, under a new key.
+                    (403, "pow-required" | "pow-invalid" | "pow-reused") if !solved_again => {
+                        solved_again = true;
+                        proof = None;
+                        key = guard::idempotency_key();
+                        continue;
+                    }
+                    (401, "invite-invalid") => return Feedback::InviteInvalid,
                     (409, "already-voted") => return Feedback::AlreadyVoted,
                     (409, "poll-not-open") => return Feedback::NotOpenYet(p.opens_at),
                     (409, _) => return Feedback::Closed,
@@ -291,6 +356,93 @@ async fn cast(slug: &str, option_id: i64, track_id: i64, unlimited: bool, feedba
 
 /// Only the browser votes; the server renders the forms.
 #[cfg(not(feature = "hydrate"))]
-async fn cast(_slug: &str, _option_id: i64, _track_id: i64, _unlimited: bool, _feedback: RwSignal<Option<Feedback>>) -> Feedback {
+async fn cast(
+    _slug: &str,
+    _option_id: i64,
+    _track_id: i64,
+    _unlimited: bool,
+    _pow: Pow,
+    _feedback: RwSignal<Option<Feedback>>,
+) -> Feedback {
     Feedback::Network
+}
+
+/// Where this visit keeps the poll's invite code (from `?invite=`).
+fn invite_key(slug: &str) -> String {
+    format!("urna:invite:{slug}")
+}
+
+/// Proof of work and retry keys, in the browser.
+#[cfg(feature = "hydrate")]
+mod guard {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+
+    use leptos::prelude::*;
+
+    use super::Feedback;
+    use crate::api::{self, Challenge, PowSolution};
+    use crate::browser;
+
+    /// Solving longer than this tells the voter what is going on.
+    const QUIET_MS: u32 = 300;
+
+    thread_local! {
+        /// A solution fetched and solved ahead, per poll, while the voter reads.
+        static READY: RefCell<HashMap<String, String>> = RefCell::new(HashMap::new());
+    }
+
+    /// A new `Idempotency-Key`: random enough to never repeat for one voter.
+    pub fn idempotency_key() -> String {
+        let r = || (js_sys::Math::random() * 4_294_967_296.0) as u32;
+        format!("{:08x}{:08x}{:08x}{:08x}", r(), r(), r(), r())
+    }
+
+    async fn fetch_and_solve(slug: &str) -> Option<String> {
+        let c: Challenge = api::get(&format!("/api/polls/{slug}/challenge")).await.ok()?;
+        let number = browser::solve_pow(&c.salt, &c.challenge, c.maxnumber).await?;
+        let s = PowSolution {
+            algorithm: c.algorithm,
+            challenge: c.challenge,
+            number,
+            salt: c.salt,
+            signature: c.signature,
+        };
+        web_sys::window()?.btoa(&serde_json::to_string(&s).ok()?).ok()
+    }
+
+    /// Solves the next challenge in the background.
+    pub fn prefetch(slug: &str) {
+        let slug = slug.to_owned();
+        leptos::task::spawn_local(async move {
+            if let Some(h) = fetch_and_solve(&slug).await {
+                READY.with(|r| r.borrow_mut().insert(slug, h));
+            }
+        });
+    }
+
+    /// A solved `X-Urna-Pow` for this vote: the one solved ahead if there
+    /// is one, else solved now, saying so if it takes a while.
+    pub async fn solved(slug: &str, feedback: RwSignal<Option<Feedback>>) -> Option<String> {
+        if let Some(h) = READY.with(|r| r.borrow_mut().remove(slug)) {
+            return Some(h);
+        }
+        let solving = RwSignal::new(true);
+        leptos::task::spawn_local(async move {
+            browser::sleep(QUIET_MS).await;
+            if solving.try_get_untracked() == Some(true) {
+                feedback.set(Some(Feedback::Checking));
+            }
+        });
+        let h = fetch_and_solve(slug).await;
+        solving.set(false);
+        feedback.set(Some(Feedback::Sending));
+        h
+    }
+}
+
+#[cfg(not(feature = "hydrate"))]
+mod guard {
+    /// Only the browser solves.
+    pub fn prefetch(_slug: &str) {}
 }

@@ -1,0 +1,412 @@
+//! The JSON shapes urna's server sends and its web UI reads, defined once:
+//! the server serializes these types and the pages deserialize the same
+//! ones, so a field renamed on one side fails to compile on the other.
+//! Enums stay enums on both sides.
+//!
+//! # Layout
+//! - the poll's enums ([`PollStatus`], [`Visibility`], [`AckMode`],
+//!   [`Dedupe`], [`VoterIdentity`], [`Role`]), each with its wire spelling;
+//! - public views: [`Poll`], [`Results`], [`Timeseries`], [`VoteAnswer`];
+//! - admin views: [`AdminPoll`], [`Me`], [`AuditEntry`], [`Ops`];
+//! - [`Problem`], every error's body.
+//!
+//! The feature `openapi` derives `utoipa::ToSchema` for the server's
+//! OpenAPI document; the browser build leaves it out.
+use std::borrow::Cow;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+macro_rules! string_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            /// The wire spelling.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            /// From the wire spelling; the error names the accepted ones.
+            pub fn parse(s: &str) -> Result<Self, String> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    other => Err(format!(
+                        concat!("unknown ", stringify!($name), " {:?}; expected one of: ", $($text, " "),+),
+                        other
+                    )),
+                }
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// A poll's lifecycle state.
+    PollStatus { Draft = "draft", Scheduled = "scheduled", Open = "open", Closed = "closed" }
+);
+string_enum!(
+    /// Who may read the results.
+    Visibility { Live = "live", AfterClose = "after_close", AdminOnly = "admin_only" }
+);
+string_enum!(
+    /// When a vote is answered: after COMMIT (`durable`) or when queued (`fast`).
+    AckMode { Durable = "durable", Fast = "fast" }
+);
+string_enum!(
+    /// How many votes a voter has on a track.
+    Dedupe { Unlimited = "unlimited", OnePerVoter = "one_per_voter" }
+);
+string_enum!(
+    /// Which credential identifies a voter on one-per-voter tracks: a signed
+    /// token from the host's login system, a single-use invite code made by an
+    /// admin, or (weaker) a signed browser cookie.
+    VoterIdentity { Token = "token", Cookie = "cookie", Invite = "invite" }
+);
+string_enum!(
+    /// An admin's role: `viewer`s read, `admin`s also change things.
+    Role { Admin = "admin", Viewer = "viewer" }
+);
+
+/// Whether each vote must carry a solved proof-of-work challenge. On the
+/// wire: `"off"`, `"auto"`, or `{"difficulty": N}` where N is the
+/// challenge's `maxnumber` (the solver tries up to N numbers).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "PowWire", into = "PowWire")]
+pub enum Pow {
+    #[default]
+    Off,
+    /// A fixed difficulty.
+    Fixed(u32),
+    /// Raised with signs of abuse and lowered when they stop.
+    Auto,
+}
+
+/// The smallest and largest fixed difficulty.
+pub const POW_DIFFICULTY_RANGE: std::ops::RangeInclusive<u32> = 1_000..=10_000_000;
+
+/// [`Pow`] as JSON spells it.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(untagged)]
+pub enum PowWire {
+    /// `"off"` or `"auto"`.
+    Mode(PowMode),
+    /// A fixed `maxnumber`, 1,000 to 10,000,000.
+    Fixed { difficulty: u32 },
+}
+
+/// The named proof-of-work settings.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum PowMode {
+    Off,
+    Auto,
+}
+
+impl TryFrom<PowWire> for Pow {
+    type Error = String;
+    fn try_from(w: PowWire) -> Result<Self, String> {
+        match w {
+            PowWire::Mode(PowMode::Off) => Ok(Pow::Off),
+            PowWire::Mode(PowMode::Auto) => Ok(Pow::Auto),
+            PowWire::Fixed { difficulty } if POW_DIFFICULTY_RANGE.contains(&difficulty) => Ok(Pow::Fixed(difficulty)),
+            PowWire::Fixed { difficulty } => Err(format!(
+                "pow difficulty {difficulty} is outside {}..={}",
+                POW_DIFFICULTY_RANGE.start(),
+                POW_DIFFICULTY_RANGE.end()
+            )),
+        }
+    }
+}
+
+impl From<Pow> for PowWire {
+    fn from(p: Pow) -> Self {
+        match p {
+            Pow::Off => PowWire::Mode(PowMode::Off),
+            Pow::Auto => PowWire::Mode(PowMode::Auto),
+            Pow::Fixed(difficulty) => PowWire::Fixed { difficulty },
+        }
+    }
+}
+
+/// `GET /api/polls/{slug}/challenge`: a signed, expiring proof-of-work
+/// challenge in ALTCHA's SHA-256 format. Find `number` in `0..=maxnumber`
+/// with `hex(SHA-256(salt + number)) == challenge`, then send
+/// `{algorithm, challenge, number, salt, signature}` as base64 JSON in
+/// `X-Urna-Pow`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Challenge {
+    /// Always `SHA-256`.
+    pub algorithm: String,
+    pub challenge: String,
+    pub maxnumber: u64,
+    /// Binds the challenge to its poll and expiry: `<hex>?poll=<id>&expires=<unix>`.
+    pub salt: String,
+    /// `hex(HMAC-SHA-256(server key, challenge))`.
+    pub signature: String,
+}
+
+/// A solved challenge, as `X-Urna-Pow` carries it (base64 of this JSON).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PowSolution {
+    pub algorithm: String,
+    pub challenge: String,
+    pub number: u64,
+    pub salt: String,
+    pub signature: String,
+}
+
+/// One option of a poll.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PollOption {
+    pub id: i64,
+    pub label: String,
+    pub image_url: Option<String>,
+    pub position: i32,
+}
+
+/// One track of a poll.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Track {
+    pub id: i64,
+    pub name: String,
+    pub dedupe: Dedupe,
+    pub weight: i32,
+    pub position: i32,
+}
+
+/// `GET /api/polls/{slug}`: a poll as the public sees it, with its status
+/// as of the answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Poll {
+    pub id: i64,
+    pub slug: String,
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    pub status: PollStatus,
+    pub results_visibility: Visibility,
+    pub ack: AckMode,
+    pub voter_identity: VoterIdentity,
+    /// Whether votes need a solved challenge (`GET …/challenge`).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = PowWire))]
+    pub pow: Pow,
+    pub opens_at: Option<DateTime<Utc>>,
+    pub closes_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub options: Vec<PollOption>,
+    pub tracks: Vec<Track>,
+}
+
+/// Votes for one option on one track.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OptionCount {
+    pub option_id: i64,
+    pub label: String,
+    pub votes: i64,
+    /// Share of the track's votes, 0–100, two decimals.
+    pub percent: f64,
+}
+
+/// One track's totals.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TrackResults {
+    pub id: i64,
+    pub name: String,
+    pub dedupe: Dedupe,
+    pub weight: i32,
+    pub total: i64,
+    pub options: Vec<OptionCount>,
+}
+
+/// One option's share of the weighted result.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WeightedOption {
+    pub option_id: i64,
+    pub label: String,
+    /// Σ weight × track share over the tracks that have votes, 0–100.
+    pub percent: f64,
+}
+
+/// `GET /api/polls/{slug}/results` and each event of its stream.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Results {
+    pub poll: String,
+    pub title: String,
+    pub status: PollStatus,
+    /// Commit time of the newest batch these numbers include.
+    pub as_of: Option<DateTime<Utc>>,
+    pub total_votes: i64,
+    pub tracks: Vec<TrackResults>,
+    pub weighted: Vec<WeightedOption>,
+}
+
+/// `GET …/timeseries`: the vote curve.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Timeseries {
+    /// Width of each bucket in seconds.
+    pub bucket_secs: i64,
+    /// `[bucket start in unix seconds, votes committed in it]`, oldest first.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Vec<i64>>))]
+    pub points: Vec<(i64, i64)>,
+}
+
+/// How a vote was answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum VoteStatus {
+    /// `200`: committed to the database.
+    Recorded,
+    /// `202` (fast mode): queued, committed within one flush interval.
+    Accepted,
+}
+
+/// The answer to `POST /api/polls/{slug}/votes`. Borrowed on the server
+/// (it is built for every vote), owned when read.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct VoteAnswer<'a> {
+    pub status: VoteStatus,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub poll: Cow<'a, str>,
+    pub option_id: i64,
+    /// The track's name.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub track: Cow<'a, str>,
+}
+
+/// `GET /api/admin/polls/{id}/invites`: how many codes exist and are used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InviteStats {
+    pub total: i64,
+    pub used: i64,
+}
+
+/// `POST /api/admin/polls/{id}/invites`: the new codes, shown this once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewInvites {
+    pub codes: Vec<String>,
+}
+
+/// A poll as the admin API returns it: the public view, its live results
+/// and the admin-only fields.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AdminPoll {
+    #[serde(flatten)]
+    pub poll: Poll,
+    pub webhook_url: Option<String>,
+    /// The difficulty this instance asks for now (`auto` moves it); `None`
+    /// when the poll needs no proof of work.
+    pub pow_difficulty_now: Option<u32>,
+    /// The expected solving time at that difficulty on a mid-range phone.
+    pub pow_phone_secs: Option<f64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub results: Results,
+}
+
+/// `GET /api/admin/me`, and the answer to a login.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Me {
+    pub username: String,
+    pub role: Role,
+    /// Send it in `X-CSRF-Token` with every change.
+    pub csrf_token: String,
+}
+
+/// One line of `GET /api/admin/audit`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub detail: serde_json::Value,
+}
+
+/// `GET /api/admin/ops`: this instance's last minute.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Ops {
+    /// Seconds of history the figures cover.
+    pub window_secs: f64,
+    pub requests_per_sec: f64,
+    /// Share of answers that were 5xx.
+    pub error_rate: f64,
+    pub p99_ms: Option<f64>,
+    pub votes_per_sec: f64,
+    /// Votes buffered or in flight, waiting to commit.
+    pub queue_depth: i64,
+    pub sse_viewers: i64,
+    /// `ok`, `down` or `disabled`.
+    pub redis: String,
+}
+
+/// Every error's body (`application/problem+json`, RFC 9457).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Problem {
+    /// `https://urna.dev/problems/<code>`.
+    #[serde(rename = "type", default)]
+    pub kind: String,
+    #[serde(default)]
+    pub title: String,
+    pub status: u16,
+    /// Stable machine-readable code, e.g. `poll-closed`, `already-voted`, `rate-limited`.
+    pub code: String,
+    #[serde(default)]
+    pub detail: String,
+    /// When a not-yet-open poll opens (`poll-not-open` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opens_at: Option<DateTime<Utc>>,
+    /// Where to fetch a proof-of-work challenge (`pow-required` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub challenge: Option<String>,
+    /// Seconds to wait, from the `Retry-After` header of a 429 or 503: a
+    /// client fills it in, it is never in the body.
+    #[serde(skip)]
+    pub retry_after: Option<u32>,
+}
+
+impl Problem {
+    /// A problem with this status and code and nothing else, for answers a
+    /// client makes up itself (no network, an undecodable body).
+    pub fn new(status: u16, code: &str) -> Self {
+        Problem {
+            kind: format!("https://urna.dev/problems/{code}"),
+            title: String::new(),
+            status,
+            code: code.into(),
+            detail: String::new(),
+            opens_at: None,
+            challenge: None,
+            retry_after: None,
+        }
+    }
+}

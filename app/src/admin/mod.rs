@@ -1,0 +1,71 @@
+//! The admin API: sessions, poll management, reports and the audit log.
+//! Reads need a session; writes need role `admin` and the session's CSRF
+//! token (see `auth`). Every change is written to the append-only audit log
+//! in the same transaction as the change.
+//!
+//! # Layout
+//! - `auth`: argon2id passwords, session lookup, CSRF, the admin extractors.
+//! - `sessions`: login, logout, who am I.
+//! - `polls`: create, list, read, edit, delete, open, close.
+//! - `reports`: the admin's vote curve, the CSV export, the operations panel.
+//! - `invites`: single-use invite codes, their sheet and their count.
+//! - `audit`: the audit log.
+mod audit;
+mod auth;
+mod invites;
+mod polls;
+mod reports;
+mod sessions;
+
+pub use auth::{AdminUser, current_admin, hash_password};
+
+use actix_web::web;
+
+use crate::http::resource;
+
+/// The admin API's part of the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    sessions::login,
+    sessions::logout,
+    sessions::me,
+    polls::list,
+    polls::create,
+    polls::get,
+    polls::update,
+    polls::delete,
+    polls::open,
+    polls::close,
+    invites::create,
+    invites::stats,
+    reports::timeseries,
+    reports::export_csv,
+    reports::ops,
+    audit::list,
+))]
+pub struct Api;
+
+/// Registers the admin routes.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/api/admin/login").route(web::post().to(sessions::login)))
+        .service(resource("/api/admin/logout").route(web::post().to(sessions::logout)))
+        .service(resource("/api/admin/me").route(web::get().to(sessions::me)))
+        .service(resource("/api/admin/polls").route(web::get().to(polls::list)).route(web::post().to(polls::create)))
+        .service(
+            resource("/api/admin/polls/{id}")
+                .route(web::get().to(polls::get))
+                .route(web::patch().to(polls::update))
+                .route(web::delete().to(polls::delete)),
+        )
+        .service(resource("/api/admin/polls/{id}/open").route(web::post().to(polls::open)))
+        .service(resource("/api/admin/polls/{id}/close").route(web::post().to(polls::close)))
+        .service(
+            resource("/api/admin/polls/{id}/invites")
+                .route(web::get().to(invites::stats))
+                .route(web::post().to(invites::create)),
+        )
+        .service(resource("/api/admin/polls/{id}/timeseries").route(web::get().to(reports::timeseries)))
+        .service(resource("/api/admin/polls/{id}/export.csv").route(web::get().to(reports::export_csv)))
+        .service(resource("/api/admin/ops").route(web::get().to(reports::ops)))
+        .service(resource("/api/admin/audit").route(web::get().to(audit::list)));
+}

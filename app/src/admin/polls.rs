@@ -1,0 +1,374 @@
+//! Poll management: create, list, read, edit, delete, open, close.
+use actix_web::{HttpResponse, web};
+use api::AdminPoll;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer};
+
+use super::auth::{AdminUser, AdminWriter};
+use crate::db::mutation::{self, MutationError};
+use crate::domain::{
+    self, AckMode, Dedupe, NewOption, NewPoll, NewTrack, PollPatch, PollSlug, Pow, Visibility, VoterIdentity,
+};
+use crate::http::ApiError;
+use crate::read::{PollEntry, poll_view};
+use crate::state::AppState;
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OptionBody {
+    label: String,
+    #[serde(default)]
+    image_url: Option<String>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrackBody {
+    name: String,
+    dedupe: Dedupe,
+    #[serde(default = "default_weight")]
+    weight: i32,
+}
+
+fn default_weight() -> i32 {
+    1
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePollBody {
+    slug: String,
+    title: String,
+    #[serde(default)]
+    description: String,
+    options: Vec<OptionBody>,
+    #[serde(default)]
+    tracks: Option<Vec<TrackBody>>,
+    #[serde(default)]
+    opens_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    closes_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    results_visibility: Option<Visibility>,
+    #[serde(default)]
+    ack: Option<AckMode>,
+    #[serde(default)]
+    voter_identity: Option<VoterIdentity>,
+    /// `"off"` (default), `"auto"` or `{"difficulty": N}`.
+    #[serde(default)]
+    #[schema(value_type = Option<api::PowWire>)]
+    pow: Option<Pow>,
+    #[serde(default)]
+    webhook_url: Option<String>,
+}
+
+/// Tells "absent" (`None`) from "null" (`Some(None)`).
+fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchPollBody {
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    options: Option<Vec<OptionBody>>,
+    #[serde(default)]
+    tracks: Option<Vec<TrackBody>>,
+    /// `null` removes the opening time.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    opens_at: Option<Option<DateTime<Utc>>>,
+    /// `null` removes the closing time.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    closes_at: Option<Option<DateTime<Utc>>>,
+    #[serde(default)]
+    results_visibility: Option<Visibility>,
+    #[serde(default)]
+    ack: Option<AckMode>,
+    #[serde(default)]
+    voter_identity: Option<VoterIdentity>,
+    /// `"off"`, `"auto"` or `{"difficulty": N}`; changes an open poll live.
+    #[serde(default)]
+    #[schema(value_type = Option<api::PowWire>)]
+    pow: Option<Pow>,
+    /// `null` stops the export.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    webhook_url: Option<Option<String>>,
+}
+
+fn options(body: Vec<OptionBody>) -> Result<Vec<NewOption>, ApiError> {
+    domain::validate_options(body.into_iter().map(|o| NewOption { label: o.label, image_url: o.image_url }).collect())
+        .map_err(ApiError::InvalidBody)
+}
+
+fn tracks(body: Vec<TrackBody>) -> Result<Vec<NewTrack>, ApiError> {
+    domain::validate_tracks(
+        body.into_iter().map(|t| NewTrack { name: t.name, dedupe: t.dedupe, weight: t.weight }).collect(),
+    )
+    .map_err(ApiError::InvalidBody)
+}
+
+impl TryFrom<CreatePollBody> for NewPoll {
+    type Error = ApiError;
+
+    fn try_from(b: CreatePollBody) -> Result<Self, ApiError> {
+        domain::validate_schedule(b.opens_at, b.closes_at).map_err(ApiError::InvalidBody)?;
+        Ok(NewPoll {
+            slug: PollSlug::parse(&b.slug).map_err(ApiError::InvalidBody)?,
+            title: domain::validate_title(&b.title).map_err(ApiError::InvalidBody)?,
+            description: domain::validate_description(&b.description).map_err(ApiError::InvalidBody)?,
+            options: options(b.options)?,
+            tracks: match b.tracks {
+                Some(t) => tracks(t)?,
+                None => domain::default_tracks(),
+            },
+            opens_at: b.opens_at,
+            closes_at: b.closes_at,
+            results_visibility: b.results_visibility.unwrap_or(Visibility::Live),
+            ack: b.ack.unwrap_or(AckMode::Durable),
+            voter_identity: b.voter_identity.unwrap_or(VoterIdentity::Cookie),
+            pow: b.pow.unwrap_or_default(),
+            webhook_url: b
+                .webhook_url
+                .as_deref()
+                .map(domain::validate_webhook_url)
+                .transpose()
+                .map_err(ApiError::InvalidBody)?,
+        })
+    }
+}
+
+impl TryFrom<PatchPollBody> for PollPatch {
+    type Error = ApiError;
+
+    fn try_from(b: PatchPollBody) -> Result<Self, ApiError> {
+        Ok(PollPatch {
+            title: b.title.as_deref().map(domain::validate_title).transpose().map_err(ApiError::InvalidBody)?,
+            description: b
+                .description
+                .as_deref()
+                .map(domain::validate_description)
+                .transpose()
+                .map_err(ApiError::InvalidBody)?,
+            options: b.options.map(options).transpose()?,
+            tracks: b.tracks.map(tracks).transpose()?,
+            opens_at: b.opens_at,
+            closes_at: b.closes_at,
+            results_visibility: b.results_visibility,
+            ack: b.ack,
+            voter_identity: b.voter_identity,
+            pow: b.pow,
+            webhook_url: match b.webhook_url {
+                Some(Some(url)) => Some(Some(domain::validate_webhook_url(&url).map_err(ApiError::InvalidBody)?)),
+                Some(None) => Some(None),
+                None => None,
+            },
+        })
+    }
+}
+
+impl From<MutationError> for ApiError {
+    fn from(e: MutationError) -> Self {
+        match e {
+            MutationError::NotFound(id) => ApiError::PollIdNotFound(id),
+            MutationError::SlugTaken => ApiError::SlugTaken,
+            MutationError::UsernameTaken => ApiError::UsernameTaken,
+            MutationError::BallotLocked => ApiError::BallotLocked,
+            MutationError::ScheduleLocked => ApiError::ScheduleLocked,
+            MutationError::StillOpen => ApiError::PollStillOpen,
+            MutationError::CannotReopen => ApiError::CannotReopen,
+            MutationError::ClosesInPast => ApiError::ClosesInPast,
+            MutationError::Invalid(m) => ApiError::InvalidBody(m),
+            MutationError::Db(e) => e.into(),
+            MutationError::Other(e) => ApiError::Internal(e),
+        }
+    }
+}
+
+/// A poll with its live results, as the admin sees it.
+fn admin_view(state: &AppState, entry: &PollEntry) -> AdminPoll {
+    let now = Utc::now();
+    let difficulty = state.pow.difficulty(entry.def.id, entry.def.pow, now);
+    AdminPoll {
+        poll: poll_view(&entry.def, now),
+        pow_difficulty_now: difficulty,
+        pow_phone_secs: difficulty.map(crate::vote::phone_secs),
+        created_at: entry.def.created_at,
+        updated_at: entry.def.updated_at,
+        webhook_url: entry.def.webhook_url.clone(),
+        results: entry.shared.results().snapshot.clone(),
+    }
+}
+
+/// Re-reads a poll after a change and answers with its new state.
+async fn reloaded(state: &AppState, id: i64, status: actix_web::http::StatusCode) -> Result<HttpResponse, ApiError> {
+    state.registry.announce(id).await?;
+    Ok(HttpResponse::build(status).json(admin_view(state, &entry(state, id)?)))
+}
+
+/// A poll by id, any status, or 404.
+pub fn entry(state: &AppState, id: i64) -> Result<PollEntry, ApiError> {
+    state.registry.get_by_id(id).ok_or_else(|| ApiError::PollIdNotFound(id))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/admin/polls",
+    tag = "admin",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "Every poll with its live results", body = Vec<AdminPoll>),
+        (status = 401, response = crate::http::responses::Unauthorized)
+    )
+)]
+pub async fn list(_user: AdminUser, state: web::Data<AppState>) -> HttpResponse {
+    let polls: Vec<AdminPoll> = state.registry.all().iter().map(|e| admin_view(&state, e)).collect();
+    HttpResponse::Ok().json(polls)
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/admin/polls",
+    tag = "admin",
+    request_body = CreatePollBody,
+    security(("session" = [])),
+    responses(
+        (status = 201, description = "Created, with the ids of its options and tracks", body = AdminPoll),
+        (status = 400, response = crate::http::responses::BadRequest),
+        (status = 401, response = crate::http::responses::Unauthorized),
+        (status = 403, response = crate::http::responses::Forbidden),
+        (status = 409, response = crate::http::responses::Conflict),
+        (status = 413, response = crate::http::responses::PayloadTooLarge),
+        (status = 415, response = crate::http::responses::UnsupportedMediaType),
+        (status = 422, response = crate::http::responses::Unprocessable)
+    )
+)]
+pub async fn create(
+    user: AdminWriter,
+    body: web::Json<CreatePollBody>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let new = NewPoll::try_from(body.into_inner())?;
+    let id = mutation::create_poll(&state.db, &new, &user.0.username).await?;
+    reloaded(&state, id, actix_web::http::StatusCode::CREATED).await
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/admin/polls/{id}",
+    tag = "admin",
+    params(("id" = i64, Path, description = "The poll's id")),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The poll with its live results and admin-only fields", body = AdminPoll),
+        (status = 401, response = crate::http::responses::Unauthorized),
+        (status = 404, response = crate::http::responses::NotFound)
+    )
+)]
+pub async fn get(_user: AdminUser, path: web::Path<i64>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(admin_view(&state, &entry(&state, *path)?)))
+}
+
+#[utoipa::path(
+    patch,
+    path = "/api/admin/polls/{id}",
+    tag = "admin",
+    params(("id" = i64, Path, description = "The poll's id")),
+    request_body = PatchPollBody,
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "Changed; options and tracks only before the poll opens", body = AdminPoll),
+        (status = 400, response = crate::http::responses::BadRequest),
+        (status = 401, response = crate::http::responses::Unauthorized),
+        (status = 403, response = crate::http::responses::Forbidden),
+        (status = 404, response = crate::http::responses::NotFound),
+        (status = 409, response = crate::http::responses::Conflict),
+        (status = 422, response = crate::http::responses::Unprocessable)
+    )
+)]
+pub async fn update(
+    user: AdminWriter,
+    path: web::Path<i64>,
+    body: web::Json<PatchPollBody>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let patch = PollPatch::try_from(body.into_inner())?;
+    mutation::update_poll(&state.db, *path, &patch, &user.0.username).await?;
+    reloaded(&state, *path, actix_web::http::StatusCode::OK).await
+}
+
+#[utoipa::path(
+    delete,
+    path = "/api/admin/polls/{id}",
+    tag = "admin",
+    params(("id" = i64, Path, description = "The poll's id")),
+    security(("session" = [])),
+    responses(
+        (status = 204, description = "Deleted (never an open poll)"),
+        (status = 401, response = crate::http::responses::Unauthorized),
+        (status = 403, response = crate::http::responses::Forbidden),
+        (status = 404, response = crate::http::responses::NotFound),
+        (status = 409, response = crate::http::responses::Conflict)
+    )
+)]
+pub async fn delete(
+    user: AdminWriter,
+    path: web::Path<i64>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    mutation::delete_poll(&state.db, *path, &user.0.username).await?;
+    state.registry.announce(*path).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/admin/polls/{id}/open",
+    tag = "admin",
+    params(("id" = i64, Path, description = "The poll's id")),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "Open now", body = AdminPoll),
+        (status = 401, response = crate::http::responses::Unauthorized),
+        (status = 403, response = crate::http::responses::Forbidden),
+        (status = 404, response = crate::http::responses::NotFound),
+        (status = 409, response = crate::http::responses::Conflict)
+    )
+)]
+pub async fn open(
+    user: AdminWriter,
+    path: web::Path<i64>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    mutation::open_poll(&state.db, *path, &user.0.username).await?;
+    reloaded(&state, *path, actix_web::http::StatusCode::OK).await
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/admin/polls/{id}/close",
+    tag = "admin",
+    params(("id" = i64, Path, description = "The poll's id")),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "Closed now; later votes get 409", body = AdminPoll),
+        (status = 401, response = crate::http::responses::Unauthorized),
+        (status = 403, response = crate::http::responses::Forbidden),
+        (status = 404, response = crate::http::responses::NotFound),
+        (status = 409, response = crate::http::responses::Conflict)
+    )
+)]
+pub async fn close(
+    user: AdminWriter,
+    path: web::Path<i64>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    mutation::close_poll(&state.db, *path, &user.0.username).await?;
+    reloaded(&state, *path, actix_web::http::StatusCode::OK).await
+}

@@ -1,0 +1,18 @@
+//! The HTTP boundary shared by every room: problem+json errors, route
+//! registration, and the OpenAPI document.
+//!
+//! # Layout
+//! - `problem`: [`ApiError`], one variant per refusal, each with its stable
+//!   `code`, answered as `application/problem+json`.
+//! - `resource`: body limits, extractor errors, 404/405, and [`resource`].
+//! - `routes`: [`configure`], every API route in the order they are tried.
+//! - `openapi`: the document at `/api/openapi.json`, merged from each
+//!   room's part, and the Swagger UI.
+mod openapi;
+mod problem;
+mod resource;
+mod routes;
+
+pub use problem::{ApiError, Problem, RETRY_AFTER_SECS, responses};
+pub use resource::{MAX_JSON_BYTES, MAX_VOTE_BYTES, json_error, registered_paths, resource};
+pub use routes::configure;

@@ -1,0 +1,16 @@
+//! Randomness for secrets: session ids, CSRF tokens, nonces, salts.
+/// Random bytes from the OS. Failing to get randomness is not recoverable.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut buf = [0u8; N];
+    if let Err(e) = getrandom::fill(&mut buf) {
+        // Without an OS random source no secret can be made safely.
+        tracing::error!(error = %e, "OS random source failed");
+        std::process::abort();
+    }
+    buf
+}
+
+/// A random token rendered as hex (session ids, CSRF tokens, secrets).
+pub fn random_token() -> String {
+    hex::encode(random_bytes::<32>())
+}

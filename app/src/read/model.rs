@@ -1,0 +1,190 @@
+//! The read side: a poll's results as a snapshot, rebuilt from per-shard
+//! counts whenever they change and published on a `watch` channel. Readers
+//! (the results route, every SSE stream) take the latest snapshot; none of
+//! them queries the database.
+use std::collections::HashMap;
+
+use api::{OptionCount, Results, TrackResults, WeightedOption};
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+
+use crate::domain::PollDef;
+
+/// Counts of one shard: `(option_id, track_id) -> votes`.
+pub type Counts = HashMap<(i64, i64), i64>;
+
+/// A snapshot with its JSON rendered once, for every reader to share.
+#[derive(Debug)]
+pub struct Published {
+    pub snapshot: Results,
+    pub json: Bytes,
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// The per-shard counts of one poll.
+#[derive(Debug, Default)]
+pub struct ReadModel {
+    shards: HashMap<String, Counts>,
+    as_of: Option<DateTime<Utc>>,
+}
+
+impl ReadModel {
+    /// Replaces what is known of `shard` for the given counters.
+    /// Returns whether anything changed.
+    pub fn set_counts(&mut self, shard: &str, totals: impl IntoIterator<Item = (i64, i64, i64)>) -> bool {
+        let counts = self.shards.entry(shard.to_owned()).or_default();
+        let mut changed = false;
+        for (option, track, votes) in totals {
+            changed |= counts.insert((option, track), votes) != Some(votes);
+        }
+        changed
+    }
+
+    /// Folds in counts read from the database. Returns whether anything
+    /// changed.
+    pub fn apply(&mut self, counts: crate::db::query::PollCounts) -> bool {
+        let mut changed = self.advance_as_of(counts.as_of);
+        for (shard, totals) in counts.by_shard {
+            changed |= self.set_counts(&shard, totals);
+        }
+        changed
+    }
+
+    /// Returns whether `as_of` moved.
+    pub fn advance_as_of(&mut self, at: Option<DateTime<Utc>>) -> bool {
+        let moved = at > self.as_of;
+        if moved {
+            self.as_of = at;
+        }
+        moved
+    }
+
+    pub fn total(&self, option_id: i64, track_id: i64) -> i64 {
+        self.shards.values().filter_map(|c| c.get(&(option_id, track_id))).sum()
+    }
+
+    pub fn snapshot(&self, def: &PollDef, now: DateTime<Utc>) -> Results {
+        let tracks: Vec<TrackResults> = def
+            .tracks
+            .iter()
+            .map(|t| {
+                let votes: Vec<i64> = def.options.iter().map(|o| self.total(o.id, t.id)).collect();
+                let total: i64 = votes.iter().sum();
+                TrackResults {
+                    id: t.id,
+                    name: t.name.clone(),
+                    dedupe: t.dedupe,
+                    weight: t.weight,
+                    total,
+                    options: def
+                        .options
+                        .iter()
+                        .zip(votes)
+                        .map(|(o, v)| OptionCount {
+                            option_id: o.id,
+                            label: o.label.clone(),
+                            votes: v,
+                            percent: if total > 0 { round2(v as f64 * 100.0 / total as f64) } else { 0.0 },
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+        let weight_sum: f64 = tracks.iter().filter(|t| t.total > 0).map(|t| f64::from(t.weight)).sum();
+        let weighted = def
+            .options
+            .iter()
+            .enumerate()
+            .map(|(i, o)| {
+                let w: f64 = tracks
+                    .iter()
+                    .filter(|t| t.total > 0)
+                    .map(|t| f64::from(t.weight) * t.options.get(i).map_or(0.0, |o| o.percent))
+                    .sum();
+                WeightedOption {
+                    option_id: o.id,
+                    label: o.label.clone(),
+                    percent: if weight_sum > 0.0 { round2(w / weight_sum) } else { 0.0 },
+                }
+            })
+            .collect();
+        Results {
+            poll: def.slug.clone(),
+            title: def.title.clone(),
+            status: def.effective_status(now),
+            as_of: self.as_of,
+            total_votes: tracks.iter().map(|t| t.total).sum(),
+            tracks,
+            weighted,
+        }
+    }
+}
+
+impl Published {
+    pub fn new(snapshot: Results) -> Self {
+        // Serializing plain structs of numbers and strings cannot fail.
+        let json = serde_json::to_vec(&snapshot).map(Bytes::from).unwrap_or_default();
+        Self { snapshot, json }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{AckMode, Dedupe, OptionDef, PollStatus, TrackDef, Visibility, VoterIdentity};
+
+    fn bbb() -> PollDef {
+        let now = Utc::now();
+        PollDef {
+            id: 1,
+            slug: "paredao".into(),
+            title: "Paredão".into(),
+            description: String::new(),
+            status: PollStatus::Open,
+            results_visibility: Visibility::Live,
+            ack: AckMode::Durable,
+            voter_identity: VoterIdentity::Token,
+            pow: crate::domain::Pow::Off,
+            opens_at: None,
+            closes_at: None,
+            closed_at: None,
+            created_at: now,
+            updated_at: now,
+            version: 0,
+            webhook_url: None,
+            options: vec![
+                OptionDef { id: 10, label: "A".into(), image_url: None, position: 0 },
+                OptionDef { id: 11, label: "B".into(), image_url: None, position: 1 },
+            ],
+            tracks: vec![
+                TrackDef { id: 1, name: "unico".into(), dedupe: Dedupe::OnePerVoter, weight: 70, position: 0 },
+                TrackDef { id: 2, name: "torcida".into(), dedupe: Dedupe::Unlimited, weight: 30, position: 1 },
+            ],
+        }
+    }
+
+    #[test]
+    fn weighted_result_is_seventy_thirty_of_the_track_shares_summed_over_shards() {
+        let mut m = ReadModel::default();
+        // Track 1: A 60 %, B 40 %; track 2: A 10 %, B 90 %, spread over two shards.
+        m.set_counts("i1", [(10, 1, 6), (11, 1, 4), (10, 2, 1)]);
+        m.set_counts("i2", [(11, 2, 9)]);
+        let s = m.snapshot(&bbb(), Utc::now());
+        assert_eq!(s.total_votes, 20);
+        assert_eq!(s.tracks[1].options[1].votes, 9);
+        assert_eq!(s.weighted[0].percent, 45.0); // 0.7*60 + 0.3*10
+        assert_eq!(s.weighted[1].percent, 55.0);
+    }
+
+    #[test]
+    fn a_track_without_votes_does_not_drag_the_weighted_result_down() {
+        let mut m = ReadModel::default();
+        m.set_counts("i1", [(10, 2, 3), (11, 2, 1)]);
+        let s = m.snapshot(&bbb(), Utc::now());
+        assert_eq!(s.weighted[0].percent, 75.0);
+        assert_eq!(s.weighted[1].percent, 25.0);
+    }
+}

@@ -1,0 +1,349 @@
+//! `POST /api/polls/{slug}/votes`: validated against the poll held in memory,
+//! handed to the poll's actor, answered after the batch commits.
+use std::sync::atomic::Ordering;
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use api::{VoteAnswer, VoteStatus};
+use chrono::Utc;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use tokio::sync::oneshot;
+
+use super::coalesce;
+use super::credentials::{self as voter, CredentialError, VOTER_COOKIE, VOTER_TOKEN_HEADER, VoterKind};
+use super::ledger::{BatchVote, IdemRequest, Refusal, SpentPow};
+use super::poll_actor::VoteOutcome;
+use super::pow::PowError;
+use super::ratelimit::{Key, Limited};
+use crate::domain::{AckMode, Dedupe, Phase, PollDef, TrackDef, VoterIdentity};
+use crate::http::ApiError;
+use crate::read::public_poll;
+use crate::state::AppState;
+
+/// A track named or numbered.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum TrackRef {
+    Id(i64),
+    Name(String),
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VoteBody {
+    pub option_id: i64,
+    #[serde(default)]
+    pub track: Option<TrackRef>,
+}
+
+fn resolve_track<'a>(def: &'a PollDef, track: Option<&TrackRef>) -> Result<&'a TrackDef, ApiError> {
+    match track {
+        None => match def.tracks.as_slice() {
+            [only] => Ok(only),
+            several => Err(ApiError::TrackRequired(several.len())),
+        },
+        Some(TrackRef::Id(id)) => def.track_by_id(*id).ok_or_else(|| ApiError::TrackNotFound(id.to_string())),
+        Some(TrackRef::Name(n)) => def.track_by_name(n).ok_or_else(|| ApiError::TrackNotFound(format!("{n:?}"))),
+    }
+}
+
+/// The client's IP: from the trusted proxy header when one is configured,
+/// else the peer address.
+fn client_ip(req: &HttpRequest, state: &AppState) -> Option<IpAddr> {
+    state
+        .client_ip_header
+        .as_ref()
+        .and_then(|h| req.headers().get(h))
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+        .or_else(|| req.peer_addr().map(|a| a.ip()))
+}
+
+/// The voter a request names: by its token when it sends one (an invalid
+/// token is an error, never a fall-back to the cookie), else by a valid
+/// voter cookie; the keyed hash and where it came from.
+fn presented_voter(req: &HttpRequest, state: &AppState) -> Result<Option<(VoterKind, [u8; 32])>, CredentialError> {
+    if let Some(token) = req.headers().get(VOTER_TOKEN_HEADER) {
+        let token = token.to_str().map_err(|_| CredentialError::Malformed)?;
+        let id = voter::verify_token(state.voter_token_secret.as_ref(), token, Utc::now().timestamp())?;
+        return Ok(Some((VoterKind::Token, state.server_key.voter_hash(VoterKind::Token, &id))));
+    }
+    Ok(req
+        .cookie(VOTER_COOKIE)
+        .and_then(|c| state.server_key.verify_cookie(c.value()))
+        .map(|id| (VoterKind::Cookie, state.server_key.voter_hash(VoterKind::Cookie, &id))))
+}
+
+fn limit(state: &AppState, key: Key, limit: u32, what: &'static str) -> Result<(), ApiError> {
+    state.rate_limiter.check(key, limit).map_err(|Limited(secs)| ApiError::RateLimited(what, secs))
+}
+
+/// Header carrying a solved proof-of-work challenge.
+pub const POW_HEADER: &str = "x-urna-pow";
+/// Header carrying an invite code.
+pub const INVITE_HEADER: &str = "x-urna-invite";
+/// Header carrying the client's key for exactly-once retries.
+pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+/// Longest invite code read.
+const MAX_INVITE_LEN: usize = 64;
+
+/// The keyed hash of the invite code a request carries, if any.
+fn presented_invite(req: &HttpRequest, state: &AppState) -> Result<Option<[u8; 32]>, ApiError> {
+    let Some(v) = req.headers().get(INVITE_HEADER) else { return Ok(None) };
+    let code = v.to_str().map(str::trim).unwrap_or_default();
+    if code.is_empty() || code.len() > MAX_INVITE_LEN {
+        return Err(ApiError::InviteInvalid);
+    }
+    Ok(Some(state.server_key.voter_hash(VoterKind::Invite, &normalize_invite(code))))
+}
+
+/// Invite codes are read without regard to case, spaces or dashes, as a
+/// person types them from paper.
+pub fn normalize_invite(code: &str) -> String {
+    code.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_uppercase()).collect()
+}
+
+/// The client's `Idempotency-Key`: 1–64 visible ASCII characters.
+fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(v) = req.headers().get(IDEMPOTENCY_HEADER) else { return Ok(None) };
+    let key = v.to_str().unwrap_or_default();
+    if key.is_empty() || key.len() > 64 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::IdempotencyKeyInvalid);
+    }
+    Ok(Some(key.to_owned()))
+}
+
+/// The proof of work a poll asks for, checked; `None` when it asks none.
+fn checked_pow(req: &HttpRequest, state: &AppState, def: &PollDef) -> Result<Option<SpentPow>, ApiError> {
+    let now = Utc::now();
+    if state.pow.difficulty(def.id, def.pow, now).is_none() {
+        return Ok(None);
+    }
+    let challenge_url = format!("/api/polls/{}/challenge", def.slug);
+    let Some(header) = req.headers().get(POW_HEADER) else {
+        return Err(ApiError::PowRequired { challenge_url });
+    };
+    let header = header.to_str().map_err(|_| ApiError::PowInvalid(PowError::Malformed.to_string()))?;
+    let v = state.pow.verify(def.id, header, now).map_err(|e| ApiError::PowInvalid(e.to_string()))?;
+    Ok(Some(SpentPow { challenge: v.challenge, expires_at: v.expires_at }))
+}
+
+/// The answer a refused or replayed vote gets.
+fn refusal(r: Refusal) -> Result<HttpResponse, ApiError> {
+    match r {
+        Refusal::PowReused => Err(ApiError::PowReused),
+        Refusal::InviteInvalid => Err(ApiError::InviteInvalid),
+        Refusal::KeyReused => Err(ApiError::IdempotencyKeyReused),
+        Refusal::Replay { status, answer } if (200..300).contains(&status) => {
+            let status = actix_web::http::StatusCode::from_u16(status).unwrap_or(actix_web::http::StatusCode::OK);
+            Ok(HttpResponse::build(status).content_type("application/json").body(answer))
+        }
+        // A refusal's stored answer is its error code.
+        Refusal::Replay { answer, .. } => Err([ApiError::AlreadyVoted, ApiError::PowReused, ApiError::InviteInvalid]
+            .into_iter()
+            .find(|e| e.code() == answer)
+            .unwrap_or_else(|| ApiError::Internal(anyhow::anyhow!("stored answer {answer:?} for an idempotency key")))),
+    }
+}
+
+/// The keyed hash of the voter, for one-per-voter tracks: a token always
+/// counts, a voter cookie only where the poll identifies voters by cookie.
+fn voter_hash(
+    req: &HttpRequest,
+    state: &AppState,
+    def: &PollDef,
+    invite: Option<[u8; 32]>,
+) -> Result<[u8; 32], ApiError> {
+    if def.voter_identity == VoterIdentity::Invite {
+        return invite.ok_or_else(|| {
+            ApiError::VoterCredentialRequired(format!(
+                "this track allows one vote per invite: send your invite code in {INVITE_HEADER}"
+            ))
+        });
+    }
+    match presented_voter(req, state).map_err(|e| ApiError::VoterTokenInvalid(e.to_string()))? {
+        Some((VoterKind::Token, h)) => Ok(h),
+        Some((VoterKind::Cookie, h)) if def.voter_identity == VoterIdentity::Cookie => Ok(h),
+        _ if def.voter_identity == VoterIdentity::Token => Err(ApiError::VoterCredentialRequired(format!(
+            "this track allows one vote per voter: send a voter token in {VOTER_TOKEN_HEADER}"
+        ))),
+        _ => Err(ApiError::VoterCredentialRequired(format!(
+            "this track allows one vote per voter: load the poll first (GET /api/polls/{}) to get a voter cookie",
+            def.slug
+        ))),
+    }
+}
+
+fn phase_error(phase: Phase, def: &PollDef) -> ApiError {
+    match phase {
+        Phase::NotOpenYet => ApiError::NotOpenYet { opens_at: def.opens_at },
+        _ => ApiError::PollClosed,
+    }
+}
+
+/// `GET /api/polls/{slug}/challenge`: a new proof-of-work challenge at the
+/// poll's difficulty now. Stateless: nothing is stored until it is spent.
+#[utoipa::path(
+    get,
+    path = "/api/polls/{slug}/challenge",
+    tag = "votes",
+    params(("slug" = String, Path, description = "The poll's address")),
+    responses(
+        (status = 200, description = "A signed challenge, valid for 10 minutes, for this poll only", body = api::Challenge),
+        (status = 404, response = crate::http::responses::NotFound),
+        (status = 409, response = crate::http::responses::Conflict)
+    )
+)]
+pub async fn get_challenge(path: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let entry = public_poll(&state, &path)?;
+    let now = Utc::now();
+    let Some(difficulty) = state.pow.difficulty(entry.def.id, entry.def.pow, now) else {
+        return Err(ApiError::PowNotRequired);
+    };
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(state.pow.challenge(
+        entry.def.id,
+        difficulty,
+        now,
+    )))
+}
+
+/// `POST /api/polls/{slug}/votes`, counted in `urna_votes_total{outcome}`.
+#[utoipa::path(
+    post,
+    path = "/api/polls/{slug}/votes",
+    tag = "votes",
+    params(
+        ("slug" = String, Path, description = "The poll's address"),
+        ("x-voter-token" = Option<String>, Header, description = "Voter token from the host's login system, for one-per-voter tracks"),
+        ("x-urna-pow" = Option<String>, Header, description = "A solved challenge (GET …/challenge): base64 of the ALTCHA payload JSON; required when the poll has proof of work"),
+        ("x-urna-invite" = Option<String>, Header, description = "An invite code; the voter's identity on invite polls"),
+        ("idempotency-key" = Option<String>, Header, description = "1-64 visible ASCII characters: every retry with it gets the first answer, and the vote counts at most once"),
+    ),
+    request_body = VoteBody,
+    responses(
+        (status = 200, description = "Recorded: the vote is committed to the database", body = VoteAnswer),
+        (status = 202, description = "Accepted (fast-mode polls): queued, committed within one flush interval", body = VoteAnswer),
+        (status = 400, response = crate::http::responses::BadRequest),
+        (status = 403, response = crate::http::responses::Forbidden),
+        (status = 401, response = crate::http::responses::Unauthorized),
+        (status = 404, response = crate::http::responses::NotFound),
+        (status = 409, response = crate::http::responses::Conflict),
+        (status = 413, response = crate::http::responses::PayloadTooLarge),
+        (status = 415, response = crate::http::responses::UnsupportedMediaType),
+        (status = 422, response = crate::http::responses::Unprocessable),
+        (status = 429, response = crate::http::responses::TooManyRequests),
+        (status = 503, response = crate::http::responses::Unavailable)
+    )
+)]
+pub async fn cast_vote(
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Json<VoteBody>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    cast(&req, &path, body.into_inner(), &state).await
+}
+
+/// Casts one vote and counts it in the votes metric: the JSON route and the
+/// voting page's form both come here.
+pub async fn cast(req: &HttpRequest, slug: &str, body: VoteBody, state: &AppState) -> Result<HttpResponse, ApiError> {
+    let res = vote(req, slug, body, state).await;
+    metrics::counter!("urna_votes_total", "outcome" => outcome(&res)).increment(1);
+    if res.is_ok() {
+        crate::ops::record_vote();
+    }
+    res
+}
+
+/// A vote's outcome in one word: `recorded`, `accepted`, or the error's code.
+pub fn outcome(res: &Result<HttpResponse, ApiError>) -> &'static str {
+    match res {
+        Ok(r) if r.status() == actix_web::http::StatusCode::ACCEPTED => "accepted",
+        Ok(_) => "recorded",
+        Err(e) => e.code(),
+    }
+}
+
+async fn vote(req: &HttpRequest, slug: &str, body: VoteBody, state: &AppState) -> Result<HttpResponse, ApiError> {
+    let entry = public_poll(state, slug)?;
+    let def = &entry.def;
+    if def.option(body.option_id).is_none() {
+        return Err(ApiError::OptionNotFound(body.option_id));
+    }
+    let track = resolve_track(def, body.track.as_ref())?;
+    match def.phase_at(Utc::now()) {
+        Phase::Open => {}
+        other => return Err(phase_error(other, def)),
+    }
+    if state.draining.load(Ordering::Relaxed) {
+        return Err(ApiError::Draining);
+    }
+    let idem_key = idempotency_key(req)?;
+    let limits = state.rate_limiter.limits();
+    let ip = client_ip(req, state);
+    let limited = match ip {
+        Some(ip) if limits.per_ip > 0 => limit(state, Key::ip(ip), limits.per_ip, "IP address"),
+        _ => Ok(()),
+    };
+    if def.pow == crate::domain::Pow::Auto {
+        state.pow.observe(def.id, ip, limited.is_err(), Utc::now());
+    }
+    limited?;
+    let pow = checked_pow(req, state, def)?;
+    let invite = presented_invite(req, state)?;
+    let voter = match track.dedupe {
+        Dedupe::OnePerVoter => Some(voter_hash(req, state, def, invite)?),
+        Dedupe::Unlimited => None,
+    };
+    if limits.per_voter > 0
+        // On unlimited tracks a credential is optional; a valid one still limits its voter.
+        && let Some(v) = voter.or_else(|| presented_voter(req, state).ok().flatten().map(|(_, h)| h))
+    {
+        limit(state, Key::Voter(v), limits.per_voter, "voter")?;
+    }
+
+    // Backpressure: a bounded number of votes per poll may wait in memory.
+    let pending = &entry.shared.pending;
+    if pending.fetch_add(1, Ordering::AcqRel) >= state.registry.max_pending() {
+        pending.fetch_sub(1, Ordering::AcqRel);
+        return Err(ApiError::Overloaded);
+    }
+    let fast = def.ack == AckMode::Fast;
+    let (tx, rx) = if fast {
+        (None, None)
+    } else {
+        let (tx, rx) = oneshot::channel();
+        (Some(tx), Some(rx))
+    };
+    let answer = |status| VoteAnswer {
+        status,
+        poll: Cow::Borrowed(&def.slug),
+        option_id: body.option_id,
+        track: Cow::Borrowed(&track.name),
+    };
+    let success = if fast { VoteStatus::Accepted } else { VoteStatus::Recorded };
+    let idem = idem_key.map(|key| {
+        let request = format!("{}:{}:{}", def.id, body.option_id, track.id);
+        std::sync::Arc::new(IdemRequest {
+            key,
+            request_hash: Sha256::digest(request.as_bytes()).into(),
+            status: if fast { 202 } else { 200 },
+            body: serde_json::to_string(&answer(success)).unwrap_or_default(),
+        })
+    });
+    let vote = BatchVote { option_id: body.option_id, track_id: track.id, voter, pow, invite, idem };
+    coalesce::submit(&state.registry, &entry, vote, tx);
+    let Some(rx) = rx else {
+        return Ok(HttpResponse::Accepted().json(answer(VoteStatus::Accepted)));
+    };
+    match rx.await {
+        Ok(VoteOutcome::Recorded) => Ok(HttpResponse::Ok().json(answer(VoteStatus::Recorded))),
+        Ok(VoteOutcome::Duplicate) => Err(ApiError::AlreadyVoted),
+        Ok(VoteOutcome::Refused(r)) => refusal(r),
+        Ok(VoteOutcome::NotOpen(phase)) => Err(phase_error(phase, def)),
+        Ok(VoteOutcome::Unavailable) | Err(_) => Err(ApiError::VoteNotStored),
+    }
+}

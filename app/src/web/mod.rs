@@ -1,0 +1,171 @@
+//! The web UI: the `frontend` crate's Leptos pages rendered here, the
+//! compiled site files under `/pkg`, and the two routes only pages use (the
+//! QR code of a voting page, and the voting form that works without
+//! JavaScript).
+use std::sync::Arc;
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use api::{Poll, Problem, Results};
+use chrono::Utc;
+use frontend::api::Backend;
+use leptos::prelude::{LeptosOptions, provide_context};
+use leptos_actix::{LeptosRoutes, generate_route_list};
+use serde::Deserialize;
+
+use crate::http::ApiError;
+use crate::read::{poll_view, public_poll, public_visibility, voter_cookie};
+use crate::state::AppState;
+use crate::vote::{self, TrackRef, VoteBody};
+
+/// What pages read while rendering on the server: the registry's memory,
+/// never the database.
+struct Pages {
+    state: web::Data<AppState>,
+}
+
+fn problem(e: &ApiError) -> Problem {
+    e.problem(e.to_string())
+}
+
+impl Backend for Pages {
+    fn poll(&self, slug: &str) -> Option<Poll> {
+        let entry = public_poll(&self.state, slug).ok()?;
+        Some(poll_view(&entry.def, Utc::now()))
+    }
+
+    fn results(&self, slug: &str) -> Result<Results, Problem> {
+        let entry = public_poll(&self.state, slug).map_err(|e| problem(&e))?;
+        public_visibility(&entry.def).map_err(|e| problem(&e))?;
+        Ok(entry.shared.results().snapshot.clone())
+    }
+
+    fn voter_cookie(&self, req: &HttpRequest, slug: &str) -> Option<String> {
+        let entry = public_poll(&self.state, slug).ok()?;
+        voter_cookie(req, &self.state, &entry.def).map(|c| c.to_string())
+    }
+}
+
+/// The page helpers' part of the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(qr_code, vote_form))]
+pub struct Api;
+
+/// Built once before the server starts; each worker's `App` registers it.
+#[derive(Clone)]
+pub struct Ui {
+    options: LeptosOptions,
+    routes: Vec<leptos_actix::ActixRouteListing>,
+    backend: Arc<dyn Backend>,
+}
+
+impl Ui {
+    pub fn new(site_root: &str, state: web::Data<AppState>) -> Self {
+        let options = LeptosOptions::builder().output_name("urna").site_root(site_root).site_pkg_dir("pkg").build();
+        let routes = generate_route_list(frontend::App);
+        Ui { options, routes, backend: Arc::new(Pages { state }) }
+    }
+
+    /// Registers the pages, their site files and their helper routes.
+    pub fn configure(&self, cfg: &mut web::ServiceConfig) {
+        let pkg = format!("{}/pkg", self.options.site_root);
+        cfg.service(crate::http::resource("/p/{slug}/qr.svg").route(web::get().to(qr_code)))
+            .service(
+                crate::http::resource("/p/{slug}/vote")
+                    .app_data(web::FormConfig::default().limit(crate::http::MAX_VOTE_BYTES).error_handler(form_error))
+                    .route(web::post().to(vote_form)),
+            )
+            .service(actix_files::Files::new("/pkg", pkg).use_etag(true).use_last_modified(true));
+        let backend = self.backend.clone();
+        let options = self.options.clone();
+        cfg.leptos_routes_with_context(
+            self.routes.clone(),
+            move || provide_context(backend.clone()),
+            move || frontend::shell(options.clone()),
+        );
+    }
+}
+
+/// `GET /p/{slug}/qr.svg`: the voting page's address as a QR code.
+#[utoipa::path(
+    get,
+    path = "/p/{slug}/qr.svg",
+    tag = "pages",
+    params(("slug" = String, Path, description = "The poll's address")),
+    responses(
+        (status = 200, description = "The voting page's address as a QR code", body = String, content_type = "image/svg+xml"),
+        (status = 404, response = crate::http::responses::NotFound)
+    )
+)]
+pub async fn qr_code(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let entry = public_poll(&state, &path)?;
+    let info = req.connection_info();
+    let url = format!("{}://{}/p/{}", info.scheme(), info.host(), entry.def.slug);
+    let svg = qr_svg(&url)?;
+    Ok(HttpResponse::Ok()
+        .content_type("image/svg+xml")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .body(svg))
+}
+
+/// `text` as an SVG QR code (a standalone document, with its XML prolog):
+/// the voting page's and the printed invite cards'.
+pub fn qr_svg(text: &str) -> anyhow::Result<String> {
+    let code = qrcode::QrCode::new(text.as_bytes()).map_err(|e| anyhow::anyhow!("QR code of {text}: {e}"))?;
+    Ok(code
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(200, 200)
+        .quiet_zone(true)
+        .dark_color(qrcode::render::svg::Color("#111111"))
+        .light_color(qrcode::render::svg::Color("#ffffff"))
+        .build())
+}
+
+/// A malformed voting form gets the same problem+json as a malformed vote.
+fn form_error(err: actix_web::error::UrlencodedError, _req: &HttpRequest) -> actix_web::Error {
+    use actix_web::error::UrlencodedError as E;
+    match err {
+        E::Overflow { limit, .. } => ApiError::PayloadTooLarge(limit),
+        E::ContentType => ApiError::UnsupportedMediaType("send the form as application/x-www-form-urlencoded".into()),
+        E::Parse(e) => ApiError::InvalidBody(e.to_string()),
+        other => ApiError::UnreadableBody(other.to_string()),
+    }
+    .into()
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct VoteForm {
+    option_id: i64,
+    track: Option<i64>,
+}
+
+/// `POST /p/{slug}/vote`: the voting page's form without JavaScript. Casts
+/// the vote as the API does and sends the voter back to the page, which
+/// shows the outcome named in `?outcome=`.
+#[utoipa::path(
+    post,
+    path = "/p/{slug}/vote",
+    tag = "pages",
+    params(("slug" = String, Path, description = "The poll's address")),
+    request_body(content = inline(VoteForm), content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Voted (or not): back to /p/{slug}?outcome=<recorded, accepted or an error code>")
+    )
+)]
+pub async fn vote_form(
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<VoteForm>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let VoteForm { option_id, track } = form.into_inner();
+    let body = VoteBody { option_id, track: track.map(TrackRef::Id) };
+    let outcome = vote::outcome(&vote::cast(&req, &path, body, &state).await);
+    let slug: String = path.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
+    let track = track.map(|t| format!("&track={t}")).unwrap_or_default();
+    HttpResponse::SeeOther().insert_header((header::LOCATION, format!("/p/{slug}?outcome={outcome}{track}"))).finish()
+}
