@@ -28,12 +28,14 @@ cargo build --locked -p frontend --lib --target wasm32-unknown-unknown \
 mkdir -p "$site/pkg"
 wasm-bindgen --target web --no-typescript --out-name urna --out-dir "$site/pkg" \
   "$CARGO_TARGET_DIR/wasm32-unknown-unknown/wasm-release/frontend.wasm"
-# Leptos's hydration script asks for /pkg/<name>.wasm.
+# boot.js asks for /pkg/urna.wasm.
 e2e/node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
   --enable-sign-ext --enable-mutable-globals --enable-reference-types \
   "$site/pkg/urna_bg.wasm" -o "$site/pkg/urna.wasm"
 rm "$site/pkg/urna_bg.wasm"
 cp frontend/style/urna.css "$site/pkg/urna.css"
-# The proof-of-work solver runs in a Web Worker of its own.
+# The page's start-up script (no inline scripts: see the CSP in
+# app/src/http/headers.rs) and the proof-of-work solver's Web Worker.
+cp frontend/assets/boot.js "$site/pkg/boot.js"
 cp frontend/assets/pow-worker.js "$site/pkg/pow-worker.js"
 echo "site: $site ($(du -k "$site/pkg/urna.wasm" | cut -f1) KiB of wasm)"

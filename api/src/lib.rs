@@ -316,6 +316,10 @@ pub struct AdminPoll {
     #[serde(flatten)]
     pub poll: Poll,
     pub webhook_url: Option<String>,
+    /// The webhook's signing key (`whsec_…`, Standard Webhooks), only in
+    /// the answer to the change that made it: it is never shown again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_secret: Option<String>,
     /// The difficulty this instance asks for now (`auto` moves it); `None`
     /// when the poll needs no proof of work.
     pub pow_difficulty_now: Option<u32>,
@@ -334,6 +338,22 @@ pub struct Me {
     pub role: Role,
     /// Send it in `X-CSRF-Token` with every change.
     pub csrf_token: String,
+    /// Whether login asks this account for a one-time code.
+    #[serde(default)]
+    pub totp_enabled: bool,
+}
+
+/// `POST /api/admin/totp`: a new two-step login secret, shown once. It is
+/// turned on by `POST /api/admin/totp/enable` with a code it produced.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TotpSetup {
+    /// The secret in base32, for typing into an authenticator app.
+    pub secret: String,
+    /// `otpauth://totp/…`, what the QR code holds.
+    pub otpauth_uri: String,
+    /// The QR code as an SVG `data:` URL, for an `<img>`.
+    pub qr: String,
 }
 
 /// One line of `GET /api/admin/audit`.

@@ -202,6 +202,8 @@ pub struct NewPoll {
     pub voter_identity: VoterIdentity,
     pub pow: Pow,
     pub webhook_url: Option<String>,
+    /// The new `whsec_…` signing key, when there is a webhook.
+    pub webhook_secret: Option<String>,
 }
 
 /// A validated partial update; `Some(None)` clears a schedule time.
@@ -218,6 +220,8 @@ pub struct PollPatch {
     pub voter_identity: Option<VoterIdentity>,
     pub pow: Option<Pow>,
     pub webhook_url: Option<Option<String>>,
+    /// A new signing key (`Some(Some)`), or none (`Some(None)`).
+    pub webhook_secret: Option<Option<String>>,
 }
 
 /// A webhook must be an http(s) URL without spaces.

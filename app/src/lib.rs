@@ -39,7 +39,8 @@
 //! - [`startup`]: `Application::build` / `run_until_stopped`, upkeep.
 //! - [`state`]: what every HTTP worker shares.
 //! - [`domain`]: validated domain types (`PollSlug`, `PollDef`, phases).
-//! - [`keys`]: randomness for secrets.
+//! - [`keys`]: randomness for secrets, and comparing them in constant time.
+//! - [`qr`]: QR codes as SVG (voting page, invite cards, two-step login).
 //! - [`vote`]: the write side, steps 1–5.
 //! - [`read`]: the read side, steps 6–8.
 //! - [`admin`], [`export`], [`ops`], [`web`]: beside the path.
@@ -59,6 +60,7 @@ pub mod export;
 pub mod http;
 pub mod keys;
 pub mod ops;
+pub mod qr;
 pub mod read;
 pub mod settings;
 pub mod startup;

@@ -20,6 +20,14 @@ fn read_password() -> anyhow::Result<String> {
     Ok(s.trim_end_matches(['\r', '\n']).to_owned())
 }
 
+/// The database of `args`, migrated to the current schema.
+async fn migrated(args: &urna::settings::DbArgs) -> anyhow::Result<sea_orm::DatabaseConnection> {
+    let conn = db::connect(&args.url()?, 1).await?;
+    use migration::MigratorTrait;
+    migration::Migrator::up(&conn, None).await.context("running migrations")?;
+    Ok(conn)
+}
+
 #[allow(clippy::print_stdout, reason = "the CLI prints its answers: a minted token, a setup hint")]
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
@@ -39,14 +47,19 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::CreateAdmin(args) => {
             let password = read_password()?;
-            anyhow::ensure!(password.chars().count() >= 12, "the password must have at least 12 characters");
-            let url = args.db.url()?;
-            let conn = db::connect(&url, 1).await?;
-            use migration::MigratorTrait;
-            migration::Migrator::up(&conn, None).await.context("running migrations")?;
+            let min = urna::admin::MIN_PASSWORD_CHARS;
+            anyhow::ensure!(password.chars().count() >= min, "the password must have at least {min} characters");
+            let conn = migrated(&args.db).await?;
             let hash = urna::admin::hash_password(&password)?;
             let id = db::mutation::create_admin(&conn, &args.username, &hash, args.role.as_str()).await?;
             println!("created {} {:?} (id {id})", args.role.as_str(), args.username);
+            Ok(())
+        }
+        Command::ResetAdmin(args) => {
+            let password = read_password()?;
+            let conn = migrated(&args.db).await?;
+            let ended = urna::admin::reset_admin(&conn, &args.username, &password).await?;
+            println!("reset {:?}: new password, two-step login off, {ended} session(s) ended", args.username);
             Ok(())
         }
         Command::MintVoterToken(args) => {

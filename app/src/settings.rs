@@ -24,6 +24,10 @@ pub enum Command {
     Migrate(DbArgs),
     /// Create an admin (password from URNA_ADMIN_PASSWORD or standard input).
     CreateAdmin(CreateAdminArgs),
+    /// Reset an admin who is locked out: a new password (from
+    /// URNA_ADMIN_PASSWORD or standard input), two-step login off, every
+    /// session ended, failed logins forgotten.
+    ResetAdmin(ResetAdminArgs),
     /// Mint a voter token, as a host's login system would (for tests and demos).
     MintVoterToken(MintVoterTokenArgs),
 }
@@ -120,9 +124,25 @@ pub struct ServeArgs {
     /// `Fly-Client-IP` on fly.io (FLY_APP_NAME set), else the peer address.
     #[arg(long, env = "URNA_CLIENT_IP_HEADER")]
     pub client_ip_header: Option<String>,
-    /// Mark cookies Secure (serve behind TLS).
+    /// Mark cookies Secure (serve behind TLS): the admin cookie is then
+    /// `__Host-urna_session` and answers carry Strict-Transport-Security.
     #[arg(long, env = "URNA_SECURE_COOKIES")]
     pub secure_cookies: bool,
+    /// An admin session ends after this many hours without a request.
+    #[arg(long, env = "URNA_SESSION_IDLE_HOURS", default_value_t = 12)]
+    pub session_idle_hours: u32,
+    /// An admin session ends this many days after login, used or not.
+    #[arg(long, env = "URNA_SESSION_MAX_DAYS", default_value_t = 7)]
+    pub session_max_days: u32,
+    /// Deliver webhooks to private, loopback and link-local addresses too
+    /// (refused by default: a poll's webhook must not reach the inside of
+    /// the network urna runs in).
+    #[arg(long, env = "URNA_WEBHOOK_ALLOW_PRIVATE")]
+    pub webhook_allow_private: bool,
+    /// PEM file of extra certificate authorities trusted for https
+    /// webhooks (a company's own CA), besides the public ones.
+    #[arg(long, env = "URNA_WEBHOOK_CA_FILE")]
+    pub webhook_ca_file: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -133,6 +153,14 @@ pub struct CreateAdminArgs {
     pub username: String,
     #[arg(long, value_parser = Role::parse, default_value = "admin")]
     pub role: Role,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ResetAdminArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Login name.
+    pub username: String,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -165,6 +193,8 @@ pub struct Settings {
     pub secret_key: Option<SecretString>,
     pub voter_token_secret: Option<SecretString>,
     pub secure_cookies: bool,
+    pub sessions: SessionLimits,
+    pub webhooks: WebhookSettings,
     pub rate_limits: RateLimits,
     pub client_ip_header: Option<String>,
 }
@@ -187,6 +217,8 @@ impl Settings {
             !a.frame_ancestors.is_empty() && a.frame_ancestors.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b';'),
             "--frame-ancestors must be a CSP source list: printable ASCII, without ';'"
         );
+        anyhow::ensure!(a.session_idle_hours >= 1, "--session-idle-hours must be at least 1");
+        anyhow::ensure!(a.session_max_days >= 1, "--session-max-days must be at least 1");
         Ok(Self {
             bind: a.bind,
             migrate: a.migrate.unwrap_or(sqlite),
@@ -208,6 +240,11 @@ impl Settings {
             secret_key: a.secret_key.map(SecretString::from),
             voter_token_secret: a.voter_token_secret.map(SecretString::from),
             secure_cookies: a.secure_cookies,
+            sessions: SessionLimits {
+                idle: chrono::Duration::hours(a.session_idle_hours.into()),
+                max: chrono::Duration::days(a.session_max_days.into()),
+            },
+            webhooks: WebhookSettings { allow_private: a.webhook_allow_private, ca_file: a.webhook_ca_file },
             rate_limits: RateLimits { per_ip: a.rate_limit_ip_per_min, per_voter: a.rate_limit_voter_per_min },
             client_ip_header: a
                 .client_ip_header
@@ -234,6 +271,9 @@ impl Settings {
             secret_key: Some(SecretString::from("test-secret-key")),
             voter_token_secret: Some(SecretString::from("test-voter-secret")),
             secure_cookies: false,
+            sessions: SessionLimits::default(),
+            // Tests deliver to receivers on 127.0.0.1.
+            webhooks: WebhookSettings { allow_private: true, ca_file: None },
             rate_limits: RateLimits { per_ip: 0, per_voter: 0 },
             client_ip_header: None,
         }
@@ -256,4 +296,26 @@ pub struct FlushConfig {
 pub struct RateLimits {
     pub per_ip: u32,
     pub per_voter: u32,
+}
+
+/// How long an admin session lasts.
+#[derive(Clone, Copy, Debug)]
+pub struct SessionLimits {
+    /// Ends after this long without a request.
+    pub idle: chrono::Duration,
+    /// Ends this long after login.
+    pub max: chrono::Duration,
+}
+
+impl Default for SessionLimits {
+    fn default() -> Self {
+        Self { idle: chrono::Duration::hours(12), max: chrono::Duration::days(7) }
+    }
+}
+
+/// Where webhooks may go and whom they trust.
+#[derive(Clone, Debug, Default)]
+pub struct WebhookSettings {
+    pub allow_private: bool,
+    pub ca_file: Option<PathBuf>,
 }

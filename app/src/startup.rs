@@ -81,6 +81,7 @@ async fn seed_demo(db: &DatabaseConnection) -> anyhow::Result<()> {
         voter_identity: VoterIdentity::Cookie,
         pow: crate::domain::Pow::Off,
         webhook_url: None,
+        webhook_secret: None,
     };
     let id = mutation::create_poll(db, &new, "demo").await?;
     mutation::open_poll(db, id, "demo").await?;
@@ -90,7 +91,12 @@ async fn seed_demo(db: &DatabaseConnection) -> anyhow::Result<()> {
 
 /// Periodic upkeep: schedules, changes from other instances, other shards'
 /// counts, expired sessions. Errors are logged and retried next tick.
-async fn maintain(registry: Arc<Registry>, mut refresh: mpsc::UnboundedReceiver<i64>, every: Duration) {
+async fn maintain(
+    registry: Arc<Registry>,
+    mut refresh: mpsc::UnboundedReceiver<i64>,
+    every: Duration,
+    session_idle: chrono::Duration,
+) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut ticks: u64 = 0;
@@ -107,10 +113,8 @@ async fn maintain(registry: Arc<Registry>, mut refresh: mpsc::UnboundedReceiver<
                 if !fanout_ok || ticks.is_multiple_of(COUNTER_RESYNC_TICKS) {
                     registry.refresh_open_counters().await;
                 }
-                if ticks.is_multiple_of(SESSION_SWEEP_TICKS)
-                    && let Err(e) = mutation::delete_expired_sessions(registry.db(), chrono::Utc::now()).await
-                {
-                    tracing::warn!(error = %e, "sweeping sessions failed");
+                if ticks.is_multiple_of(SESSION_SWEEP_TICKS) {
+                    sweep_accounts(registry.db(), session_idle).await;
                 }
                 if ticks.is_multiple_of(GUARD_SWEEP_TICKS)
                     && let Err(e) = mutation::sweep_vote_guards(registry.db(), chrono::Utc::now(), KEEP_CLIENT_KEYS).await
@@ -125,6 +129,17 @@ async fn maintain(registry: Arc<Registry>, mut refresh: mpsc::UnboundedReceiver<
                 }
             }
         }
+    }
+}
+
+/// Forgets expired sessions and old failed-login windows.
+async fn sweep_accounts(db: &DatabaseConnection, session_idle: chrono::Duration) {
+    let now = chrono::Utc::now();
+    if let Err(e) = db::accounts::delete_expired_sessions(db, now, session_idle).await {
+        tracing::warn!(error = %e, "sweeping sessions failed");
+    }
+    if let Err(e) = db::accounts::delete_stale_login_failures(db, now - crate::admin::LOGIN_THROTTLE_WINDOW).await {
+        tracing::warn!(error = %e, "sweeping failed logins failed");
     }
 }
 
@@ -175,7 +190,7 @@ impl Application {
         // One arbiter (thread) hosts every poll actor, shared by all workers.
         let arbiter = Arbiter::new();
         let registry = Registry::load(deps, bus.clone(), arbiter.handle()).await?;
-        actix_web::rt::spawn(maintain(registry.clone(), refresh_rx, settings.sync_interval));
+        actix_web::rt::spawn(maintain(registry.clone(), refresh_rx, settings.sync_interval, settings.sessions.idle));
         if let Some(bus) = bus {
             let (tx, rx) = mpsc::channel(FANOUT_QUEUE);
             actix_web::rt::spawn(bus.subscribe_loop(tx));
@@ -190,8 +205,13 @@ impl Application {
             Some(h) => Some(actix_web::http::header::HeaderName::try_from(h.as_str()).context("--client-ip-header")?),
             None => None,
         };
-        let exporter =
-            crate::export::Exporter::new(db.clone(), registry.clone(), format!("{}:{epoch}", settings.instance_id));
+        let exporter = crate::export::Exporter::new(
+            db.clone(),
+            registry.clone(),
+            format!("{}:{epoch}", settings.instance_id),
+            settings.webhooks.clone(),
+        );
+        exporter.check_config().context("configuring webhooks")?;
         actix_web::rt::spawn(exporter.clone().run());
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let state = web::Data::new(AppState {
@@ -201,6 +221,7 @@ impl Application {
             server_key: ServerKey::new(server_key),
             voter_token_secret: settings.voter_token_secret.clone(),
             secure_cookies: settings.secure_cookies,
+            sessions: settings.sessions,
             draining: Arc::new(AtomicBool::new(false)),
             shutdown: shutdown_rx,
             faults,
@@ -214,22 +235,12 @@ impl Application {
         let port = listener.local_addr()?.port();
         let data = state.clone();
         crate::ops::metrics();
-        let ui = crate::web::Ui::new(&settings.site_root, state.clone());
-        let frame_ancestors = format!("frame-ancestors {}", settings.frame_ancestors);
+        let ui = crate::web::Ui::new(&settings.site_root, &settings.frame_ancestors, state.clone());
+        let (frame_ancestors, tls) = (settings.frame_ancestors.clone(), settings.secure_cookies);
         let server = HttpServer::new(move || {
             let ui = ui.clone();
-            // Browsers must not guess content types, hand our addresses
-            // (poll slugs, admin pages) to other sites, or let a site
-            // that is not allowed frame a page.
-            let mut headers = actix_web::middleware::DefaultHeaders::new()
-                .add(("X-Content-Type-Options", "nosniff"))
-                .add(("Referrer-Policy", "same-origin"))
-                .add(("Content-Security-Policy", frame_ancestors.as_str()));
-            if frame_ancestors == "frame-ancestors 'none'" {
-                headers = headers.add(("X-Frame-Options", "DENY"));
-            }
             App::new()
-                .wrap(headers)
+                .wrap(http::security_headers(&frame_ancestors, tls))
                 .wrap(actix_web::middleware::from_fn(crate::ops::observe))
                 .app_data(data.clone())
                 .configure(http::configure)

@@ -19,6 +19,8 @@ pub struct AppState {
     pub voter_token_secret: Option<SecretString>,
     /// Set cookies with `Secure` (behind TLS in production).
     pub secure_cookies: bool,
+    /// How long admin sessions last.
+    pub sessions: crate::settings::SessionLimits,
     /// Set on SIGTERM: new votes get 503 and `/readyz` fails.
     pub draining: Arc<AtomicBool>,
     /// Flips to true on shutdown so live streams end.

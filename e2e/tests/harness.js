@@ -62,6 +62,11 @@ export async function start() {
       const context = await browser.newContext({ locale, acceptDownloads: true });
       const page = await context.newPage();
       page.on('pageerror', (e) => pageErrors.push(`${page.url()}: ${e.message}`));
+      // So does anything the Content-Security-Policy blocked: the pages
+      // must hydrate under it without an exception.
+      page.on('console', (m) => {
+        if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) pageErrors.push(`${page.url()}: ${m.text()}`);
+      });
       return page;
     },
     /** Stops the server gracefully and starts it again on the same port and data. */

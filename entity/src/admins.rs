@@ -11,6 +11,9 @@ pub struct Model {
     pub password_hash: String,
     pub role: String,
     pub created_at: DateTimeUtc,
+    pub totp_secret: Option<String>,
+    pub totp_pending: Option<String>,
+    pub totp_last_step: Option<i64>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

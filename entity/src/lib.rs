@@ -5,7 +5,8 @@
 //! - `polls`, `poll_options`, `tracks`: a poll and what can be voted on.
 //! - `counters`, `batches`, `voter_marks`: the write side (sharded counters,
 //!   the batch ledger, one-per-voter dedupe marks).
-//! - `admins`, `sessions`, `audit_log`, `app_secrets`: administration.
+//! - `admins`, `sessions`, `audit_log`, `app_secrets`, `login_throttle`:
+//!   administration.
 //! - `webhook_cursors`: how far each poll's webhook export got.
 //! - `pow_spent`, `idempotency_keys`, `invites`: what tells people from
 //!   scripts and retries from new votes.
@@ -16,6 +17,7 @@ pub mod batches;
 pub mod counters;
 pub mod idempotency_keys;
 pub mod invites;
+pub mod login_throttle;
 pub mod poll_options;
 pub mod polls;
 pub mod pow_spent;

@@ -24,6 +24,8 @@ pub struct Model {
     /// Bumped by every change; newer definitions win in every instance.
     pub version: i64,
     pub webhook_url: Option<String>,
+    /// `whsec_…`: the key deliveries are signed with.
+    pub webhook_secret: Option<String>,
     #[sea_orm(has_many)]
     pub options: HasMany<super::poll_options::Entity>,
     #[sea_orm(has_many)]

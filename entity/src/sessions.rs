@@ -9,7 +9,9 @@ pub struct Model {
     pub admin_id: i64,
     pub csrf_token: String,
     pub created_at: DateTimeUtc,
+    /// Absolute expiry, set at login.
     pub expires_at: DateTimeUtc,
+    pub last_seen_at: Option<DateTimeUtc>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -4,8 +4,8 @@
 
 pub use api::{
     AckMode, AdminPoll, AuditEntry, Challenge, Dedupe, InviteStats, Me, NewInvites, Ops, OptionCount, Poll, PollOption,
-    PollStatus, Pow, PowSolution, Problem, Results, Role, Timeseries, Track, TrackResults, Visibility, VoterIdentity,
-    WeightedOption,
+    PollStatus, Pow, PowSolution, Problem, Results, Role, Timeseries, TotpSetup, Track, TrackResults, Visibility,
+    VoterIdentity, WeightedOption,
 };
 
 /// What the server side hands the pages; implemented by the `urna` binary
@@ -123,8 +123,14 @@ mod client {
     }
 
     /// Like `send`, for answers without a body (204).
-    pub async fn send_empty(method: &str, url: &str, csrf: &str) -> Result<(), Problem> {
-        let res = call(method, url, None, Some(csrf), &[]).await?;
+    pub async fn send_empty<B: Serialize>(
+        method: &str,
+        url: &str,
+        body: Option<&B>,
+        csrf: &str,
+    ) -> Result<(), Problem> {
+        let body = body.map(|b| serde_json::to_string(b).unwrap_or_default());
+        let res = call(method, url, body, Some(csrf), &[]).await?;
         if res.ok() { Ok(()) } else { Err(problem(&res).await) }
     }
 }

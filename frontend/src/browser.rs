@@ -257,7 +257,9 @@ fn iso(at: &DateTime<Utc>) -> String {
 /// A live subscription to an SSE endpoint's `results` events that
 /// reconnects on its own: the browser retries a dropped connection itself,
 /// and when it gives up (the stream answered an error) this opens a new one
-/// two seconds later. Dropping it closes the stream for good.
+/// two seconds later. Each connection's listeners are removed and freed
+/// when the next one replaces it, so a page that reconnects all night holds
+/// one stream and two listeners. Dropping it closes the stream for good.
 pub struct LiveStream {
     #[cfg(feature = "hydrate")]
     inner: std::rc::Rc<std::cell::RefCell<stream::Inner>>,
@@ -271,6 +273,7 @@ impl LiveStream {
         {
             let inner = std::rc::Rc::new(std::cell::RefCell::new(stream::Inner {
                 source: None,
+                listeners: None,
                 closed: false,
                 url,
                 on_event: std::rc::Rc::new(on_event),
@@ -293,9 +296,7 @@ impl Drop for LiveStream {
         {
             let mut inner = self.inner.borrow_mut();
             inner.closed = true;
-            if let Some(s) = inner.source.take() {
-                s.close();
-            }
+            stream::disconnect(&mut inner);
         }
     }
 }
@@ -311,15 +312,40 @@ mod stream {
 
     pub struct Inner {
         pub source: Option<EventSource>,
+        /// The listeners of `source`, owned here (never leaked).
+        pub listeners: Option<Listeners>,
         pub closed: bool,
         pub url: String,
         pub on_event: Rc<dyn Fn(String)>,
         pub on_state: Rc<dyn Fn(bool)>,
     }
 
+    pub struct Listeners {
+        on_msg: Closure<dyn Fn(MessageEvent)>,
+        /// Held so that it lives exactly as long as its stream.
+        _on_error: Closure<dyn Fn(web_sys::Event)>,
+    }
+
     const RECONNECT_MS: u32 = 2000;
 
+    /// Closes the current stream and detaches its listeners. They are freed
+    /// on the next turn of the event loop: one of them may be running now.
+    pub fn disconnect(inner: &mut Inner) {
+        let listeners = inner.listeners.take();
+        if let Some(source) = inner.source.take() {
+            source.set_onerror(None);
+            if let Some(l) = &listeners {
+                let _ = source.remove_event_listener_with_callback("results", l.on_msg.as_ref().unchecked_ref());
+            }
+            source.close();
+        }
+        if listeners.is_some() {
+            wasm_bindgen_futures::spawn_local(async move { drop(listeners) });
+        }
+    }
+
     pub fn connect(inner: &Rc<RefCell<Inner>>) {
+        disconnect(&mut inner.borrow_mut());
         let (url, on_event, on_state) = {
             let i = inner.borrow();
             (i.url.clone(), i.on_event.clone(), i.on_state.clone())
@@ -335,13 +361,15 @@ mod stream {
             })
         };
         let _ = source.add_event_listener_with_callback("results", on_msg.as_ref().unchecked_ref());
-        on_msg.forget();
         let on_error = {
             let weak = Rc::downgrade(inner);
-            let src = source.clone();
-            Closure::<dyn Fn(web_sys::Event)>::new(move |_| {
+            Closure::<dyn Fn(web_sys::Event)>::new(move |e: web_sys::Event| {
                 on_state(false);
-                if src.ready_state() != EventSource::CLOSED {
+                let closed = e
+                    .target()
+                    .and_then(|t| t.dyn_into::<EventSource>().ok())
+                    .is_none_or(|s| s.ready_state() == EventSource::CLOSED);
+                if !closed {
                     return; // the browser is already retrying
                 }
                 let weak = weak.clone();
@@ -356,7 +384,8 @@ mod stream {
             })
         };
         source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        on_error.forget();
-        inner.borrow_mut().source = Some(source);
+        let mut inner = inner.borrow_mut();
+        inner.source = Some(source);
+        inner.listeners = Some(Listeners { on_msg, _on_error: on_error });
     }
 }

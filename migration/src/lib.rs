@@ -11,6 +11,8 @@
 //! - `m20261121_123000_create_webhooks`: per-poll webhook URL and export cursor.
 //! - `m20261122_090000_create_vote_guards`: spent proof-of-work challenges,
 //!   idempotency keys and invite codes.
+//! - `m20261122_120000_harden_edges`: two-step login, idle session expiry,
+//!   login throttling, and the webhooks' signing secrets.
 pub use sea_orm_migration::prelude::*;
 
 mod m20261121_110000_create_polls;
@@ -19,6 +21,7 @@ mod m20261121_110200_create_admins;
 mod m20261121_120000_add_poll_version;
 mod m20261121_123000_create_webhooks;
 mod m20261122_090000_create_vote_guards;
+mod m20261122_120000_harden_edges;
 
 pub struct Migrator;
 
@@ -32,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_120000_add_poll_version::Migration),
             Box::new(m20261121_123000_create_webhooks::Migration),
             Box::new(m20261122_090000_create_vote_guards::Migration),
+            Box::new(m20261122_120000_harden_edges::Migration),
         ]
     }
 }

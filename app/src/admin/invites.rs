@@ -121,7 +121,7 @@ fn sheet(title: &str, base: &str, codes: &[String]) -> String {
     for c in codes {
         let link = format!("{base}?invite={c}");
         // Inline in the page: without the document's XML prolog.
-        let qr = crate::web::qr_svg(&link).unwrap_or_default();
+        let qr = crate::qr::svg(&link).unwrap_or_default();
         let qr = qr.split_once("?>").map_or(qr.as_str(), |(_, svg)| svg);
         html.push_str(&format!(
             "<section class=\"card\"><h1>{}</h1>{qr}<p class=\"code\">{}</p><p>{}</p></section>",

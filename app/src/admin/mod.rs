@@ -4,20 +4,33 @@
 //! in the same transaction as the change.
 //!
 //! # Layout
-//! - `auth`: argon2id passwords, session lookup, CSRF, the admin extractors.
+//! - `auth`: argon2id passwords (a few hashes at once), session lookup,
+//!   CSRF, the admin extractors.
+//! - `throttle`: failed-login counts per client network and username.
+//! - `totp`: RFC 6238 one-time codes for two-step login.
 //! - `sessions`: login, logout, who am I.
+//! - `account`: a user's own password and two-step login; the operator's
+//!   reset.
 //! - `polls`: create, list, read, edit, delete, open, close.
 //! - `reports`: the admin's vote curve, the CSV export, the operations panel.
 //! - `invites`: single-use invite codes, their sheet and their count.
 //! - `audit`: the audit log.
+mod account;
 mod audit;
 mod auth;
 mod invites;
 mod polls;
 mod reports;
 mod sessions;
+mod throttle;
+mod totp;
 
-pub use auth::{AdminUser, current_admin, hash_password};
+pub use account::reset_admin;
+pub use auth::{AdminUser, MIN_PASSWORD_CHARS, current_admin, hash_password};
+pub use throttle::WINDOW as LOGIN_THROTTLE_WINDOW;
+/// The one-time code of a two-step login secret at a Unix time (for tests
+/// and tools).
+pub use totp::code_at as totp_code_at;
 
 use actix_web::web;
 
@@ -29,6 +42,10 @@ use crate::http::resource;
     sessions::login,
     sessions::logout,
     sessions::me,
+    account::change_password,
+    account::totp_setup,
+    account::totp_enable,
+    account::totp_disable,
     polls::list,
     polls::create,
     polls::get,
@@ -50,6 +67,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/admin/login").route(web::post().to(sessions::login)))
         .service(resource("/api/admin/logout").route(web::post().to(sessions::logout)))
         .service(resource("/api/admin/me").route(web::get().to(sessions::me)))
+        .service(resource("/api/admin/password").route(web::post().to(account::change_password)))
+        .service(resource("/api/admin/totp").route(web::post().to(account::totp_setup)))
+        .service(resource("/api/admin/totp/enable").route(web::post().to(account::totp_enable)))
+        .service(resource("/api/admin/totp/disable").route(web::post().to(account::totp_disable)))
         .service(resource("/api/admin/polls").route(web::get().to(polls::list)).route(web::post().to(polls::create)))
         .service(
             resource("/api/admin/polls/{id}")

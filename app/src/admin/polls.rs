@@ -58,6 +58,8 @@ pub struct CreatePollBody {
     #[serde(default)]
     #[schema(value_type = Option<api::PowWire>)]
     pow: Option<Pow>,
+    /// Where each committed batch is POSTed, signed with a key shown once
+    /// in this answer (`webhook_secret`).
     #[serde(default)]
     webhook_url: Option<String>,
 }
@@ -96,10 +98,13 @@ pub struct PatchPollBody {
     #[serde(default)]
     #[schema(value_type = Option<api::PowWire>)]
     pow: Option<Pow>,
-    /// `null` stops the export.
+    /// `null` stops the export. A new URL gets a new signing key.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     webhook_url: Option<Option<String>>,
+    /// `true`: a new signing key for the webhook, shown once in the answer.
+    #[serde(default)]
+    rotate_webhook_secret: bool,
 }
 
 fn options(body: Vec<OptionBody>) -> Result<Vec<NewOption>, ApiError> {
@@ -140,6 +145,7 @@ impl TryFrom<CreatePollBody> for NewPoll {
                 .map(domain::validate_webhook_url)
                 .transpose()
                 .map_err(ApiError::InvalidBody)?,
+            webhook_secret: b.webhook_url.as_ref().map(|_| crate::export::new_signing_secret()),
         })
     }
 }
@@ -169,6 +175,8 @@ impl TryFrom<PatchPollBody> for PollPatch {
                 Some(None) => Some(None),
                 None => None,
             },
+            // Decided by `update`, which knows the current webhook.
+            webhook_secret: None,
         })
     }
 }
@@ -202,14 +210,26 @@ fn admin_view(state: &AppState, entry: &PollEntry) -> AdminPoll {
         created_at: entry.def.created_at,
         updated_at: entry.def.updated_at,
         webhook_url: entry.def.webhook_url.clone(),
+        webhook_secret: None,
         results: entry.shared.results().snapshot.clone(),
     }
 }
 
-/// Re-reads a poll after a change and answers with its new state.
-async fn reloaded(state: &AppState, id: i64, status: actix_web::http::StatusCode) -> Result<HttpResponse, ApiError> {
+/// Re-reads a poll after a change and answers with its new state, and with
+/// a new webhook signing key if the change made one.
+async fn reloaded(
+    state: &AppState,
+    id: i64,
+    status: actix_web::http::StatusCode,
+    new_secret: Option<String>,
+) -> Result<HttpResponse, ApiError> {
     state.registry.announce(id).await?;
-    Ok(HttpResponse::build(status).json(admin_view(state, &entry(state, id)?)))
+    let view = AdminPoll { webhook_secret: new_secret, ..admin_view(state, &entry(state, id)?) };
+    let mut res = HttpResponse::build(status);
+    if view.webhook_secret.is_some() {
+        res.insert_header(("cache-control", "no-store"));
+    }
+    Ok(res.json(view))
 }
 
 /// A poll by id, any status, or 404.
@@ -256,7 +276,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let new = NewPoll::try_from(body.into_inner())?;
     let id = mutation::create_poll(&state.db, &new, &user.0.username).await?;
-    reloaded(&state, id, actix_web::http::StatusCode::CREATED).await
+    reloaded(&state, id, actix_web::http::StatusCode::CREATED, new.webhook_secret).await
 }
 
 #[utoipa::path(
@@ -298,9 +318,22 @@ pub async fn update(
     body: web::Json<PatchPollBody>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let patch = PollPatch::try_from(body.into_inner())?;
+    let body = body.into_inner();
+    let rotate = body.rotate_webhook_secret;
+    let mut patch = PollPatch::try_from(body)?;
+    let current = entry(&state, *path)?.def.webhook_url.clone();
+    patch.webhook_secret = match &patch.webhook_url {
+        Some(None) => Some(None),
+        Some(Some(url)) if rotate || current.as_deref() != Some(url.as_str()) => {
+            Some(Some(crate::export::new_signing_secret()))
+        }
+        _ if rotate && current.is_some() => Some(Some(crate::export::new_signing_secret())),
+        _ if rotate => return Err(ApiError::InvalidBody("rotate_webhook_secret needs a webhook_url".into())),
+        _ => None,
+    };
     mutation::update_poll(&state.db, *path, &patch, &user.0.username).await?;
-    reloaded(&state, *path, actix_web::http::StatusCode::OK).await
+    let new_secret = patch.webhook_secret.flatten();
+    reloaded(&state, *path, actix_web::http::StatusCode::OK, new_secret).await
 }
 
 #[utoipa::path(
@@ -347,7 +380,7 @@ pub async fn open(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     mutation::open_poll(&state.db, *path, &user.0.username).await?;
-    reloaded(&state, *path, actix_web::http::StatusCode::OK).await
+    reloaded(&state, *path, actix_web::http::StatusCode::OK, None).await
 }
 
 #[utoipa::path(
@@ -370,5 +403,5 @@ pub async fn close(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     mutation::close_poll(&state.db, *path, &user.0.username).await?;
-    reloaded(&state, *path, actix_web::http::StatusCode::OK).await
+    reloaded(&state, *path, actix_web::http::StatusCode::OK, None).await
 }

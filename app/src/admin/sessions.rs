@@ -3,8 +3,10 @@ use api::Me;
 use chrono::Utc;
 use serde::Deserialize;
 
-use super::auth::{self, AdminUser};
-use crate::db::{mutation, query};
+use super::auth::{self, AccountOwner, AdminUser};
+use super::throttle;
+use super::totp;
+use crate::db::{accounts, mutation};
 use crate::domain::Role;
 use crate::http::ApiError;
 use crate::keys::random_token;
@@ -15,6 +17,9 @@ use crate::state::AppState;
 pub struct LoginBody {
     username: String,
     password: String,
+    /// The current one-time code, for an account with two-step login.
+    #[serde(default)]
+    totp: Option<String>,
 }
 
 /// `POST /api/admin/login`.
@@ -24,41 +29,64 @@ pub struct LoginBody {
     tag = "admin",
     request_body = LoginBody,
     responses(
-        (status = 200, description = "Logged in: sets the urna_session cookie (HttpOnly, SameSite=Strict) and returns the CSRF token", body = Me),
+        (status = 200, description = "Logged in: sets the session cookie (`urna_session`, or `__Host-urna_session` with Secure cookies; HttpOnly, SameSite=Strict) and returns the CSRF token", body = Me),
         (status = 400, response = crate::http::responses::BadRequest),
         (status = 401, response = crate::http::responses::Unauthorized),
-        (status = 422, response = crate::http::responses::Unprocessable)
+        (status = 422, response = crate::http::responses::Unprocessable),
+        (status = 429, response = crate::http::responses::TooManyRequests),
+        (status = 503, response = crate::http::responses::Unavailable)
     )
 )]
-pub async fn login(body: web::Json<LoginBody>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let LoginBody { username, password } = body.into_inner();
-    let admin = query::admin_by_username(&state.db, &username).await?;
-    let stored = admin.as_ref().map(|a| a.password_hash.clone());
-    // Argon2 is deliberately slow: keep it off the async workers.
-    let ok = web::block(move || auth::verify_password(stored.as_deref(), &password))
-        .await
-        .map_err(|e| anyhow::anyhow!("password check panicked: {e}"))?;
+pub async fn login(
+    req: HttpRequest,
+    body: web::Json<LoginBody>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let LoginBody { username, password, totp: code } = body.into_inner();
+    let now = Utc::now();
+    let keys = throttle::Keys::new(crate::http::client_ip(&req, state.client_ip_header.as_ref()), &username);
+    keys.check(&state.db, now).await?;
+    let admin = accounts::admin_by_username(&state.db, &username).await?;
+    let ok = auth::check_password(admin.as_ref().map(|a| a.password_hash.clone()), password).await?;
     let admin = match admin {
         Some(a) if ok => a,
-        _ => return Err(ApiError::LoginFailed),
+        _ => {
+            keys.fail(&state.db, now, &username).await?;
+            return Err(ApiError::LoginFailed);
+        }
     };
+    if let Some(secret) = &admin.totp_secret {
+        // No code yet is not a failure: the page asks for one next.
+        let code = code.ok_or(ApiError::TotpRequired)?;
+        let step = totp::matching_step(secret, &code, now.timestamp());
+        let fresh = match step {
+            Some(step) => accounts::spend_totp_step(&state.db, admin.id, step).await?,
+            None => false,
+        };
+        if !fresh {
+            keys.fail(&state.db, now, &username).await?;
+            return Err(ApiError::TotpInvalid);
+        }
+    }
+    keys.clear(&state.db).await?;
     let role = Role::parse(&admin.role).map_err(anyhow::Error::msg)?;
     let token = random_token();
     let csrf = random_token();
-    let expires = Utc::now() + chrono::Duration::hours(auth::SESSION_TTL_HOURS);
-    mutation::create_session(&state.db, &auth::token_hash(&token), admin.id, &csrf, expires).await?;
+    let max = state.sessions.max;
+    accounts::create_session(&state.db, &auth::token_hash(&token), admin.id, &csrf, now, now + max).await?;
     mutation::append_audit(
         &state.db,
         &admin.username,
         "admin.login",
         &format!("admin:{}", admin.id),
-        serde_json::json!({}),
+        serde_json::json!({ "totp": admin.totp_secret.is_some() }),
     )
     .await?;
-    Ok(HttpResponse::Ok().cookie(auth::session_cookie(&token, state.secure_cookies)).json(Me {
+    Ok(HttpResponse::Ok().cookie(auth::session_cookie(&token, state.secure_cookies, max)).json(Me {
         username: admin.username,
         role,
         csrf_token: csrf,
+        totp_enabled: admin.totp_secret.is_some(),
     }))
 }
 
@@ -75,9 +103,8 @@ pub async fn login(body: web::Json<LoginBody>, state: web::Data<AppState>) -> Re
         (status = 403, response = crate::http::responses::Forbidden)
     )
 )]
-pub async fn logout(req: HttpRequest, user: AdminUser, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    auth::check_csrf(&req, &user)?;
-    mutation::delete_session(&state.db, &user.token_hash).await?;
+pub async fn logout(AccountOwner(user): AccountOwner, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    accounts::delete_session(&state.db, &user.token_hash).await?;
     mutation::append_audit(
         &state.db,
         &user.username,
@@ -101,5 +128,10 @@ pub async fn logout(req: HttpRequest, user: AdminUser, state: web::Data<AppState
     )
 )]
 pub async fn me(user: AdminUser) -> HttpResponse {
-    HttpResponse::Ok().json(Me { username: user.username, role: user.role, csrf_token: user.csrf_token })
+    HttpResponse::Ok().json(Me {
+        username: user.username,
+        role: user.role,
+        csrf_token: user.csrf_token,
+        totp_enabled: user.totp_enabled,
+    })
 }

@@ -5,9 +5,11 @@
 //! [`Sql`] from here.
 //!
 //! # Layout
-//! - `query`: reads (polls with options and tracks, counters, admins, audit).
-//! - `mutation`: admin-side writes (polls, status changes, admins, sessions).
+//! - `query`: reads (polls with options and tracks, counters, audit).
+//! - `mutation`: admin-side writes (polls, status changes, new admins).
+//! - `accounts`: admin sessions, passwords, two-step login, failed logins.
 //! - `webhook`: leases and cursors of the webhook export.
+pub mod accounts;
 pub mod mutation;
 pub mod query;
 pub mod webhook;

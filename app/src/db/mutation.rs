@@ -1,7 +1,7 @@
 //! Admin-side writes. Every change to a poll writes its audit row in the same
 //! transaction, so the audit log cannot miss an action that happened.
 use chrono::{DateTime, Utc};
-use entity::{admins, app_secrets, audit_log, poll_options, polls, sessions, tracks};
+use entity::{admins, app_secrets, audit_log, poll_options, polls, tracks};
 use sea_orm::ExprTrait;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -146,6 +146,7 @@ pub async fn create_poll(db: &DatabaseConnection, new: &NewPoll, actor: &str) ->
         updated_at: Set(now),
         version: Set(0),
         webhook_url: Set(new.webhook_url.clone()),
+        webhook_secret: Set(new.webhook_secret.clone()),
         ..Default::default()
     }
     .insert(&txn)
@@ -212,6 +213,9 @@ pub async fn update_poll(
     if let Some(w) = &patch.webhook_url {
         am.webhook_url = Set(w.clone());
     }
+    if let Some(w) = &patch.webhook_secret {
+        am.webhook_secret = Set(w.clone());
+    }
     am.opens_at = Set(opens_at);
     am.closes_at = Set(closes_at);
     am.status = Set(status.as_str().to_owned());
@@ -262,6 +266,7 @@ fn patch_detail(p: &PollPatch) -> serde_json::Value {
     note(p.voter_identity.is_some(), "voter_identity");
     note(p.pow.is_some(), "pow");
     note(p.webhook_url.is_some(), "webhook_url");
+    note(matches!(p.webhook_secret, Some(Some(_))), "webhook_secret");
     serde_json::json!({ "fields": fields })
 }
 
@@ -396,6 +401,9 @@ pub async fn create_admin(
         password_hash: Set(password_hash.to_owned()),
         role: Set(role.to_owned()),
         created_at: Set(Utc::now()),
+        totp_secret: Set(None),
+        totp_pending: Set(None),
+        totp_last_step: Set(None),
         ..Default::default()
     }
     .insert(db)
@@ -410,33 +418,6 @@ pub async fn create_admin(
     )
     .await?;
     Ok(admin.id)
-}
-
-pub async fn create_session(
-    db: &impl ConnectionTrait,
-    token_hash: &str,
-    admin_id: i64,
-    csrf_token: &str,
-    expires_at: DateTime<Utc>,
-) -> Result<(), DbErr> {
-    sessions::ActiveModel {
-        token_hash: Set(token_hash.to_owned()),
-        admin_id: Set(admin_id),
-        csrf_token: Set(csrf_token.to_owned()),
-        created_at: Set(Utc::now()),
-        expires_at: Set(expires_at),
-    }
-    .insert(db)
-    .await
-    .map(|_| ())
-}
-
-pub async fn delete_session(db: &impl ConnectionTrait, token_hash: &str) -> Result<(), DbErr> {
-    sessions::Entity::delete_by_id(token_hash.to_owned()).exec(db).await.map(|_| ())
-}
-
-pub async fn delete_expired_sessions(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<u64, DbErr> {
-    Ok(sessions::Entity::delete_many().filter(sessions::Column::ExpiresAt.lte(now)).exec(db).await?.rows_affected)
 }
 
 /// Returns the stored secret `name`, storing `candidate` first if there is

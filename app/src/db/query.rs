@@ -3,7 +3,7 @@ use std::collections::HashMap;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use entity::{admins, audit_log, counters, poll_options, polls, sessions, tracks};
+use entity::{audit_log, counters, poll_options, polls, tracks};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::domain::{AckMode, Dedupe, OptionDef, PollDef, PollStatus, TrackDef, Visibility, VoterIdentity};
@@ -137,24 +137,6 @@ pub async fn last_commit_at(db: &impl ConnectionTrait, poll_id: i64) -> Result<O
         .one(db)
         .await?;
     Ok(at.flatten())
-}
-
-pub async fn admin_by_username(db: &impl ConnectionTrait, username: &str) -> Result<Option<admins::Model>, DbErr> {
-    admins::Entity::find().filter(admins::Column::Username.eq(username)).one(db).await
-}
-
-/// A live session and its admin, by the hash of the cookie's token.
-pub async fn session(
-    db: &impl ConnectionTrait,
-    token_hash: &str,
-    now: DateTime<Utc>,
-) -> Result<Option<(sessions::Model, admins::Model)>, DbErr> {
-    let Some(s) =
-        sessions::Entity::find_by_id(token_hash.to_owned()).filter(sessions::Column::ExpiresAt.gt(now)).one(db).await?
-    else {
-        return Ok(None);
-    };
-    Ok(admins::Entity::find_by_id(s.admin_id).one(db).await?.map(|a| (s, a)))
 }
 
 /// The newest audit entries, newest first.

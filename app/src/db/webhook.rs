@@ -1,7 +1,7 @@
 //! The webhook export's bookkeeping: per-poll leases (one instance exports a
 //! poll at a time) and cursors into the batch ledger.
 use chrono::{DateTime, Utc};
-use entity::{batches, webhook_cursors};
+use entity::{batches, polls, webhook_cursors};
 use sea_orm::ExprTrait;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
@@ -67,4 +67,15 @@ pub async fn advance(db: &impl ConnectionTrait, poll_id: i64, owner: &str, batch
         .exec(db)
         .await
         .map(|_| ())
+}
+
+/// The key a poll's deliveries are signed with, if it has one.
+pub async fn signing_secret(db: &impl ConnectionTrait, poll_id: i64) -> Result<Option<String>, DbErr> {
+    let secret: Option<Option<String>> = polls::Entity::find_by_id(poll_id)
+        .select_only()
+        .column(polls::Column::WebhookSecret)
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(secret.flatten())
 }

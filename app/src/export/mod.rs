@@ -3,6 +3,11 @@
 //!
 //! # Layout
 //! - `webhook`: the exporter task and its delivery loop.
+//! - `signing`: Standard Webhooks signatures and `whsec_` secrets.
+//! - `client`: the https client that refuses targets that are not public.
+mod client;
+mod signing;
 mod webhook;
 
+pub use signing::new_signing_secret;
 pub use webhook::Exporter;

@@ -11,6 +11,9 @@
 //! slow legacy system: after a round without errors it grows by 1.5 %, after
 //! a round with errors it shrinks by 10 %, and what failed is retried in the
 //! next round.
+//!
+//! Deliveries are signed (see `signing`) and go out through the client of
+//! `client`, which speaks https and refuses targets that are not public.
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -19,8 +22,10 @@ use chrono::Utc;
 use sea_orm::DatabaseConnection;
 use serde::Serialize;
 
+use super::{client, signing};
 use crate::db::{mutation, webhook};
 use crate::read::Registry;
+use crate::settings::WebhookSettings;
 use crate::vote::Outcome;
 
 /// Time between rounds.
@@ -61,14 +66,28 @@ pub struct Exporter {
     db: DatabaseConnection,
     registry: Arc<Registry>,
     owner: String,
+    settings: WebhookSettings,
     /// The limit after each round that had work; the last is the current one.
     history: Mutex<Vec<f64>>,
     delivered: AtomicU64,
 }
 
 impl Exporter {
-    pub fn new(db: DatabaseConnection, registry: Arc<Registry>, owner: String) -> Arc<Self> {
-        Arc::new(Self { db, registry, owner, history: Mutex::new(vec![START_LIMIT]), delivered: AtomicU64::new(0) })
+    pub fn new(db: DatabaseConnection, registry: Arc<Registry>, owner: String, settings: WebhookSettings) -> Arc<Self> {
+        Arc::new(Self {
+            db,
+            registry,
+            owner,
+            settings,
+            history: Mutex::new(vec![START_LIMIT]),
+            delivered: AtomicU64::new(0),
+        })
+    }
+
+    /// Checks that the delivery client can be built (the CA file reads),
+    /// so that a bad configuration stops the start, not every round.
+    pub fn check_config(&self) -> anyhow::Result<()> {
+        client::build(&self.settings, DELIVERY_TIMEOUT).map(|_| ())
     }
 
     /// The current concurrency limit.
@@ -102,7 +121,13 @@ impl Exporter {
 
     /// Runs rounds forever (on an actix arbiter: the HTTP client is local).
     pub async fn run(self: Arc<Self>) {
-        let client = awc::Client::builder().timeout(DELIVERY_TIMEOUT).finish();
+        let client = match client::build(&self.settings, DELIVERY_TIMEOUT) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "webhook client not built; no webhook is delivered");
+                return;
+            }
+        };
         let mut tick = tokio::time::interval(ROUND_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut offset = 0usize;
@@ -156,6 +181,18 @@ impl Exporter {
         batches: &[entity::batches::Model],
     ) -> bool {
         let Some(url) = entry.def.webhook_url.as_deref() else { return true };
+        if let Some(why) = client::refusal(url, &self.settings) {
+            tracing::warn!(poll = entry.def.id, why, "webhook target refused; retrying next round");
+            metrics::counter!("urna_webhook_deliveries_total", "result" => "refused").increment(1);
+            return false;
+        }
+        let secret = match webhook::signing_secret(&self.db, entry.def.id).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, poll = entry.def.id, "reading the webhook secret failed");
+                return false;
+            }
+        };
         for b in batches {
             let outcome: Outcome = serde_json::from_str(&b.outcome).unwrap_or_default();
             let delivery = Delivery {
@@ -171,7 +208,21 @@ impl Exporter {
                     .map(|&(option_id, track_id, delta)| Count { option_id, track_id, delta })
                     .collect(),
             };
-            let sent = client.post(url).insert_header(("x-urna-delivery", b.id.to_string())).send_json(&delivery).await;
+            let Ok(body) = serde_json::to_vec(&delivery) else { return false };
+            let id = format!("batch_{}", b.id);
+            let timestamp = Utc::now().timestamp();
+            let mut req = client
+                .post(url)
+                .content_type("application/json")
+                .insert_header(("x-urna-delivery", b.id.to_string()))
+                .insert_header(("webhook-id", id.as_str()))
+                .insert_header(("webhook-timestamp", timestamp.to_string()));
+            // Polls made before webhooks were signed have no secret until
+            // an admin rotates it in.
+            if let Some(sig) = secret.as_deref().and_then(|s| signing::signature(s, &id, timestamp, &body)) {
+                req = req.insert_header(("webhook-signature", sig));
+            }
+            let sent = req.send_body(body).await;
             match sent {
                 Ok(res) if res.status().is_success() => {
                     if let Err(e) = webhook::advance(&self.db, entry.def.id, &self.owner, b.id).await {

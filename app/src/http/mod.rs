@@ -8,11 +8,17 @@
 //! - `routes`: [`configure`], every API route in the order they are tried.
 //! - `openapi`: the document at `/api/openapi.json`, merged from each
 //!   room's part, and the Swagger UI.
+//! - `headers`: the security headers on every answer (CSP, HSTS, …).
+//! - `client`: who is asking: the client's IP and network.
+mod client;
+mod headers;
 mod openapi;
 mod problem;
 mod resource;
 mod routes;
 
+pub use client::{client_ip, client_network};
+pub use headers::{content_security_policy, security_headers};
 pub use problem::{ApiError, Problem, RETRY_AFTER_SECS, responses};
 pub use resource::{MAX_JSON_BYTES, MAX_VOTE_BYTES, json_error, registered_paths, resource};
 pub use routes::configure;

@@ -5,6 +5,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
+use super::responses;
+
 /// The document's frame; each room adds its own paths in [`document`].
 #[derive(OpenApi)]
 #[openapi(
@@ -14,6 +16,19 @@ use utoipa_swagger_ui::SwaggerUi;
         license(name = "MIT OR Apache-2.0"),
     ),
     modifiers(&SessionCookie),
+    // The error responses routes refer to (`response = …`) live here once.
+    components(responses(
+        responses::BadRequest,
+        responses::Unauthorized,
+        responses::Forbidden,
+        responses::NotFound,
+        responses::Conflict,
+        responses::PayloadTooLarge,
+        responses::UnsupportedMediaType,
+        responses::Unprocessable,
+        responses::TooManyRequests,
+        responses::Unavailable,
+    )),
     tags(
         (name = "votes", description = "The write path"),
         (name = "polls", description = "Polls as the public sees them"),

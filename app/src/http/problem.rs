@@ -26,6 +26,11 @@ pub enum ApiError {
     NotLoggedIn,
     #[error("wrong username or password")]
     LoginFailed,
+    /// The password was right; the account also needs a one-time code.
+    #[error("this account needs the one-time code from its authenticator app in \"totp\"")]
+    TotpRequired,
+    #[error("wrong or already used one-time code")]
+    TotpInvalid,
     /// A one-per-voter track and no credential; says which one to send.
     #[error("{0}")]
     VoterCredentialRequired(String),
@@ -51,6 +56,8 @@ pub enum ApiError {
     PowInvalid(String),
     #[error("this proof-of-work challenge was used already; solve a new one")]
     PowReused,
+    #[error("the current password is wrong")]
+    PasswordWrong,
 
     // 404
     #[error("no poll named {0:?}")]
@@ -94,6 +101,10 @@ pub enum ApiError {
     ClosesInPast,
     #[error("this poll takes votes without proof of work")]
     PowNotRequired,
+    #[error("two-step login is on already; turn it off first to change the app")]
+    TotpAlreadyOn,
+    #[error("start two-step login with POST /api/admin/totp first")]
+    TotpNotSetUp,
 
     // 413, 415, 422
     #[error("request body is larger than {0} bytes")]
@@ -112,11 +123,19 @@ pub enum ApiError {
     /// An invite batch asks for too few or too many codes.
     #[error("count must be 1 to 100000")]
     InviteCount,
+    #[error("a password needs at least {0} characters")]
+    PasswordTooShort(usize),
+    /// Enabling two-step login with a code that does not match.
+    #[error("this code does not match the new secret; check the app's clock and try the next code")]
+    TotpCodeWrong,
 
     // 429
     /// Too many votes from one IP or voter; retry after this many seconds.
     #[error("too many votes from this {0}; retry in {1} s")]
     RateLimited(&'static str, u64),
+    /// Too many failed logins for this IP or username; seconds to wait.
+    #[error("too many failed logins; retry in {0} s")]
+    LoginThrottled(u64),
 
     // 503
     #[error("this instance is shutting down; retry")]
@@ -127,6 +146,8 @@ pub enum ApiError {
     VoteNotStored,
     #[error("storage is unavailable, retry shortly")]
     StorageUnavailable,
+    #[error("too many logins are being checked at once; retry shortly")]
+    LoginBusy,
 
     // 500
     #[error("internal error")]
@@ -156,6 +177,15 @@ impl ApiError {
             PowNotRequired => "pow-not-required",
             NotLoggedIn => "not-logged-in",
             LoginFailed => "login-failed",
+            TotpRequired => "totp-required",
+            TotpInvalid => "totp-invalid",
+            PasswordWrong => "password-wrong",
+            TotpAlreadyOn => "totp-already-on",
+            TotpNotSetUp => "totp-not-set-up",
+            PasswordTooShort(_) => "password-too-short",
+            TotpCodeWrong => "totp-code-wrong",
+            LoginThrottled(_) => "login-throttled",
+            LoginBusy => "login-busy",
             VoterCredentialRequired(_) => "voter-credential-required",
             VoterTokenInvalid(_) => "voter-token-invalid",
             CsrfTokenInvalid => "csrf-token-invalid",
@@ -221,16 +251,21 @@ impl ResponseError for ApiError {
         use ApiError::*;
         match self {
             MalformedJson(_) | BadQuery(_) | UnreadableBody(_) | IdempotencyKeyInvalid => StatusCode::BAD_REQUEST,
-            NotLoggedIn | LoginFailed | VoterCredentialRequired(_) | VoterTokenInvalid(_) | InviteInvalid => {
-                StatusCode::UNAUTHORIZED
-            }
+            NotLoggedIn
+            | LoginFailed
+            | TotpRequired
+            | TotpInvalid
+            | VoterCredentialRequired(_)
+            | VoterTokenInvalid(_)
+            | InviteInvalid => StatusCode::UNAUTHORIZED,
             CsrfTokenInvalid
             | ReadOnlyRole
             | ResultsHiddenUntilClose
             | ResultsAdminOnly
             | PowRequired { .. }
             | PowInvalid(_)
-            | PowReused => StatusCode::FORBIDDEN,
+            | PowReused
+            | PasswordWrong => StatusCode::FORBIDDEN,
             PollNotFound(_) | PollIdNotFound(_) | OptionNotFound(_) | TrackNotFound(_) | RouteNotFound
             | BadPathSegment(_) => StatusCode::NOT_FOUND,
             MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
@@ -244,12 +279,15 @@ impl ResponseError for ApiError {
             | PollStillOpen
             | CannotReopen
             | ClosesInPast
-            | PowNotRequired => StatusCode::CONFLICT,
+            | PowNotRequired
+            | TotpAlreadyOn
+            | TotpNotSetUp => StatusCode::CONFLICT,
             PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            InvalidBody(_) | TrackRequired(_) | IdempotencyKeyReused | InviteCount => StatusCode::UNPROCESSABLE_ENTITY,
-            RateLimited(..) => StatusCode::TOO_MANY_REQUESTS,
-            Draining | Overloaded | VoteNotStored | StorageUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            InvalidBody(_) | TrackRequired(_) | IdempotencyKeyReused | InviteCount | PasswordTooShort(_)
+            | TotpCodeWrong => StatusCode::UNPROCESSABLE_ENTITY,
+            RateLimited(..) | LoginThrottled(_) => StatusCode::TOO_MANY_REQUESTS,
+            Draining | Overloaded | VoteNotStored | StorageUnavailable | LoginBusy => StatusCode::SERVICE_UNAVAILABLE,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -267,7 +305,7 @@ impl ResponseError for ApiError {
         let mut res = HttpResponse::build(status);
         res.content_type("application/problem+json");
         match self {
-            ApiError::RateLimited(_, secs) => {
+            ApiError::RateLimited(_, secs) | ApiError::LoginThrottled(secs) => {
                 res.insert_header((header::RETRY_AFTER, secs.to_string()));
             }
             ApiError::MethodNotAllowed { allow, .. } => {
@@ -336,11 +374,11 @@ pub mod responses {
     );
     response!(
         Unauthorized,
-        "Not authenticated: `not-logged-in`, `login-failed`, `voter-credential-required`, `voter-token-invalid` or `invite-invalid`"
+        "Not authenticated: `not-logged-in`, `login-failed`, `totp-required`, `totp-invalid`, `voter-credential-required`, `voter-token-invalid` or `invite-invalid`"
     );
     response!(
         Forbidden,
-        "Not allowed: `csrf-token-invalid`, `read-only-role`, `results-hidden-until-close`, `results-admin-only`, `pow-required` (with `challenge`, the URL of a new challenge), `pow-invalid` or `pow-reused`"
+        "Not allowed: `csrf-token-invalid`, `read-only-role`, `results-hidden-until-close`, `results-admin-only`, `pow-required` (with `challenge`, the URL of a new challenge), `pow-invalid`, `pow-reused` or `password-wrong`"
     );
     response!(
         NotFound,
@@ -348,18 +386,18 @@ pub mod responses {
     );
     response!(
         Conflict,
-        "Conflicts with the poll's state: `poll-not-open`, `poll-closed`, `already-voted`, `slug-taken`, `username-taken`, `ballot-locked`, `schedule-locked`, `poll-still-open`, `cannot-reopen`, `closes-in-past` or `pow-not-required`"
+        "Conflicts with the poll's state: `poll-not-open`, `poll-closed`, `already-voted`, `slug-taken`, `username-taken`, `ballot-locked`, `schedule-locked`, `poll-still-open`, `cannot-reopen`, `closes-in-past`, `pow-not-required`, `totp-already-on` or `totp-not-set-up`"
     );
     response!(PayloadTooLarge, "`payload-too-large`: the body is larger than this route accepts");
     response!(UnsupportedMediaType, "`unsupported-media-type`: the body is not of the content type this route reads");
     response!(
         Unprocessable,
-        "Well-formed but invalid: `invalid-body`, `track-required`, `idempotency-key-reused` or `invite-count`"
+        "Well-formed but invalid: `invalid-body`, `track-required`, `idempotency-key-reused`, `invite-count`, `password-too-short` or `totp-code-wrong`"
     );
-    response!(TooManyRequests, "`rate-limited`", "Retry-After" => "Seconds to wait before retrying");
+    response!(TooManyRequests, "`rate-limited` or `login-throttled`", "Retry-After" => "Seconds to wait before retrying");
     response!(
         Unavailable,
-        "Try again shortly: `draining`, `overloaded`, `vote-not-stored` or `storage-unavailable`",
+        "Try again shortly: `draining`, `overloaded`, `vote-not-stored`, `storage-unavailable` or `login-busy`",
         "Retry-After" => "Seconds to wait before retrying"
     );
 }

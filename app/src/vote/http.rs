@@ -3,7 +3,6 @@
 use std::sync::atomic::Ordering;
 
 use std::borrow::Cow;
-use std::net::IpAddr;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use api::{VoteAnswer, VoteStatus};
@@ -48,18 +47,6 @@ fn resolve_track<'a>(def: &'a PollDef, track: Option<&TrackRef>) -> Result<&'a T
         Some(TrackRef::Id(id)) => def.track_by_id(*id).ok_or_else(|| ApiError::TrackNotFound(id.to_string())),
         Some(TrackRef::Name(n)) => def.track_by_name(n).ok_or_else(|| ApiError::TrackNotFound(format!("{n:?}"))),
     }
-}
-
-/// The client's IP: from the trusted proxy header when one is configured,
-/// else the peer address.
-fn client_ip(req: &HttpRequest, state: &AppState) -> Option<IpAddr> {
-    state
-        .client_ip_header
-        .as_ref()
-        .and_then(|h| req.headers().get(h))
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse().ok())
-        .or_else(|| req.peer_addr().map(|a| a.ip()))
 }
 
 /// The voter a request names: by its token when it sends one (an invalid
@@ -283,7 +270,7 @@ async fn vote(req: &HttpRequest, slug: &str, body: VoteBody, state: &AppState) -
     }
     let idem_key = idempotency_key(req)?;
     let limits = state.rate_limiter.limits();
-    let ip = client_ip(req, state);
+    let ip = crate::http::client_ip(req, state.client_ip_header.as_ref());
     let limited = match ip {
         Some(ip) if limits.per_ip > 0 => limit(state, Key::ip(ip), limits.per_ip, "IP address"),
         _ => Ok(()),

@@ -35,14 +35,7 @@ pub enum Key {
 impl Key {
     /// An IP, with IPv6 addresses grouped by /64 (one subscriber's network).
     pub fn ip(ip: IpAddr) -> Self {
-        match ip {
-            IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
-                let s = v6.segments();
-                Key::Ip(IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0)))
-            }
-            IpAddr::V6(v6) => Key::Ip(IpAddr::V4(v6.to_ipv4_mapped().unwrap_or(std::net::Ipv4Addr::UNSPECIFIED))),
-            v4 => Key::Ip(v4),
-        }
+        Key::Ip(crate::http::client_network(ip))
     }
 
     fn redis_key(&self, prefix: &str, window: i64) -> String {

@@ -9,7 +9,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use api::{Poll, Problem, Results};
 use chrono::Utc;
 use frontend::api::Backend;
-use leptos::prelude::{LeptosOptions, provide_context};
+use leptos::prelude::{LeptosOptions, provide_context, use_context};
 use leptos_actix::{LeptosRoutes, generate_route_list};
 use serde::Deserialize;
 
@@ -55,15 +55,16 @@ pub struct Api;
 #[derive(Clone)]
 pub struct Ui {
     options: LeptosOptions,
+    frame_ancestors: Arc<str>,
     routes: Vec<leptos_actix::ActixRouteListing>,
     backend: Arc<dyn Backend>,
 }
 
 impl Ui {
-    pub fn new(site_root: &str, state: web::Data<AppState>) -> Self {
+    pub fn new(site_root: &str, frame_ancestors: &str, state: web::Data<AppState>) -> Self {
         let options = LeptosOptions::builder().output_name("urna").site_root(site_root).site_pkg_dir("pkg").build();
         let routes = generate_route_list(frontend::App);
-        Ui { options, routes, backend: Arc::new(Pages { state }) }
+        Ui { options, frame_ancestors: frame_ancestors.into(), routes, backend: Arc::new(Pages { state }) }
     }
 
     /// Registers the pages, their site files and their helper routes.
@@ -78,11 +79,27 @@ impl Ui {
             .service(actix_files::Files::new("/pkg", pkg).use_etag(true).use_last_modified(true));
         let backend = self.backend.clone();
         let options = self.options.clone();
+        let frame_ancestors = self.frame_ancestors.clone();
         cfg.leptos_routes_with_context(
             self.routes.clone(),
-            move || provide_context(backend.clone()),
+            move || {
+                provide_context(backend.clone());
+                allow_this_pages_scripts(&frame_ancestors);
+            },
             move || frontend::shell(options.clone()),
         );
+    }
+}
+
+/// Names the nonce Leptos made for this page's inline scripts in the
+/// page's Content-Security-Policy (which then replaces the default one).
+fn allow_this_pages_scripts(frame_ancestors: &str) {
+    let (Some(nonce), Some(res)) = (leptos::nonce::use_nonce(), use_context::<leptos_actix::ResponseOptions>()) else {
+        return;
+    };
+    let policy = crate::http::content_security_policy(frame_ancestors, Some(&nonce));
+    if let Ok(value) = header::HeaderValue::from_str(&policy) {
+        res.insert_header(header::CONTENT_SECURITY_POLICY, value);
     }
 }
 
@@ -105,24 +122,11 @@ pub async fn qr_code(
     let entry = public_poll(&state, &path)?;
     let info = req.connection_info();
     let url = format!("{}://{}/p/{}", info.scheme(), info.host(), entry.def.slug);
-    let svg = qr_svg(&url)?;
+    let svg = crate::qr::svg(&url)?;
     Ok(HttpResponse::Ok()
         .content_type("image/svg+xml")
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
         .body(svg))
-}
-
-/// `text` as an SVG QR code (a standalone document, with its XML prolog):
-/// the voting page's and the printed invite cards'.
-pub fn qr_svg(text: &str) -> anyhow::Result<String> {
-    let code = qrcode::QrCode::new(text.as_bytes()).map_err(|e| anyhow::anyhow!("QR code of {text}: {e}"))?;
-    Ok(code
-        .render::<qrcode::render::svg::Color>()
-        .min_dimensions(200, 200)
-        .quiet_zone(true)
-        .dark_color(qrcode::render::svg::Color("#111111"))
-        .light_color(qrcode::render::svg::Color("#ffffff"))
-        .build())
 }
 
 /// A malformed voting form gets the same problem+json as a malformed vote.
@@ -153,7 +157,11 @@ pub struct VoteForm {
     params(("slug" = String, Path, description = "The poll's address")),
     request_body(content = inline(VoteForm), content_type = "application/x-www-form-urlencoded"),
     responses(
-        (status = 303, description = "Voted (or not): back to /p/{slug}?outcome=<recorded, accepted or an error code>")
+        (status = 303, description = "Voted (or not): back to /p/{slug}?outcome=<recorded, accepted or an error code>"),
+        (status = 400, response = crate::http::responses::BadRequest),
+        (status = 413, response = crate::http::responses::PayloadTooLarge),
+        (status = 415, response = crate::http::responses::UnsupportedMediaType),
+        (status = 422, response = crate::http::responses::Unprocessable)
     )
 )]
 pub async fn vote_form(

@@ -209,7 +209,12 @@ impl TestApp {
     pub async fn login(&self, user: &str, password: &str) -> (String, String) {
         let a = self.post("/api/admin/login", &json!({ "username": user, "password": password }), &[]).await;
         assert_eq!(a.status, StatusCode::OK, "login failed: {:?}", a.body);
-        let cookie = a.set_cookie.iter().find(|c| c.starts_with("urna_session=")).unwrap().clone();
+        let cookie = a
+            .set_cookie
+            .iter()
+            .find(|c| c.starts_with("urna_session=") || c.starts_with("__Host-urna_session="))
+            .unwrap()
+            .clone();
         (cookie, a.body["csrf_token"].as_str().unwrap().to_owned())
     }
 

@@ -50,6 +50,27 @@ async fn every_public_and_admin_route_is_in_the_openapi_document() {
         }
     }
     assert!(doc.body["components"]["schemas"]["VoteBody"].is_object(), "request bodies carry their schema");
+    // Every reference points at something the document defines.
+    let mut refs = Vec::new();
+    collect_refs(&doc.body, &mut refs);
+    assert!(refs.iter().any(|r| r.starts_with("#/components/responses/")), "{refs:?}");
+    for r in refs {
+        let target = r.strip_prefix('#').unwrap().split('/').skip(1).fold(&doc.body, |v, key| &v[key]);
+        assert!(target.is_object(), "{r} does not resolve");
+    }
+}
+
+fn collect_refs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::String(r)) = m.get("$ref") {
+                out.push(r.clone());
+            }
+            m.values().for_each(|v| collect_refs(v, out));
+        }
+        Value::Array(a) => a.iter().for_each(|v| collect_refs(v, out)),
+        _ => {}
+    }
 }
 
 #[actix_web::test]

@@ -19,12 +19,12 @@ pub struct Session(pub RwSignal<Option<Me>>);
 
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 impl Session {
-    fn csrf(&self) -> String {
+    pub(super) fn csrf(&self) -> String {
         self.0.with_untracked(|m| m.as_ref().map(|m| m.csrf_token.clone()).unwrap_or_default())
     }
 }
 
-fn use_session() -> Session {
+pub(super) fn use_session() -> Session {
     use_context::<Session>().unwrap_or_else(|| Session(RwSignal::new(None)))
 }
 
@@ -63,9 +63,26 @@ fn change<B: serde::Serialize + 'static, T: serde::de::DeserializeOwned + 'stati
     }
 }
 
+/// Sends a state change whose answer has no body (204).
+#[allow(unused_variables)]
+pub(super) fn change_empty<B: serde::Serialize + 'static>(
+    method: &'static str,
+    url: String,
+    body: Option<B>,
+    done: impl FnOnce(Result<(), Problem>) + 'static,
+) {
+    #[cfg(feature = "hydrate")]
+    {
+        let csrf = use_session().csrf();
+        leptos::task::spawn_local(
+            async move { done(crate::api::send_empty(method, &url, body.as_ref(), &csrf).await) },
+        );
+    }
+}
+
 /// Shows `children` to a logged-in admin and the login form to anyone else.
 #[component]
-fn Gate(children: ChildrenFn) -> impl IntoView {
+pub(super) fn Gate(children: ChildrenFn) -> impl IntoView {
     let t = tr();
     let me = RwSignal::new(None::<Me>);
     let checked = RwSignal::new(false);
@@ -87,33 +104,65 @@ fn Gate(children: ChildrenFn) -> impl IntoView {
     }
 }
 
+/// What a refused login, password or code means to the person at the form.
+pub(super) fn refusal(p: &Problem) -> String {
+    let t = tr()();
+    match p.code.as_str() {
+        "login-failed" => t.login_failed.to_owned(),
+        "totp-invalid" | "totp-code-wrong" => t.code_wrong.to_owned(),
+        "login-throttled" => fill(t.login_throttled, p.retry_after.unwrap_or(900).div_ceil(60)),
+        "login-busy" => t.login_busy.to_owned(),
+        "password-wrong" => t.password_wrong.to_owned(),
+        "password-too-short" => t.password_too_short.to_owned(),
+        _ => t.request_failed.to_owned(),
+    }
+}
+
 #[component]
 fn Login() -> impl IntoView {
     let t = tr();
     let session = use_session();
     let username = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
-    let failed = RwSignal::new(false);
+    // Shown once the server says this account needs a one-time code.
+    let needs_code = RwSignal::new(false);
+    let code = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         #[cfg(feature = "hydrate")]
         {
-            let body =
-                serde_json::json!({ "username": username.get_untracked(), "password": password.get_untracked() })
-                    .to_string();
+            let totp = needs_code.get_untracked().then(|| code.get_untracked());
+            let body = serde_json::json!({
+                "username": username.get_untracked(),
+                "password": password.get_untracked(),
+                "totp": totp,
+            });
             leptos::task::spawn_local(async move {
-                let me = match crate::api::call("POST", "/api/admin/login", Some(body), None, &[]).await {
-                    Ok(res) => crate::api::json::<Me>(res).await.ok(),
-                    Err(_) => None,
+                let answer = match crate::api::call("POST", "/api/admin/login", Some(body.to_string()), None, &[]).await
+                {
+                    Ok(res) => crate::api::json::<Me>(res).await,
+                    Err(p) => Err(p),
                 };
-                failed.set(me.is_none());
-                if me.is_some() {
-                    password.set(String::new());
-                    session.0.set(me);
+                match answer {
+                    Ok(me) => {
+                        password.set(String::new());
+                        code.set(String::new());
+                        error.set(None);
+                        session.0.set(Some(me));
+                    }
+                    Err(p) if p.code == "totp-required" => {
+                        needs_code.set(true);
+                        error.set(None);
+                    }
+                    Err(p) => {
+                        code.set(String::new());
+                        error.set(Some(refusal(&p)));
+                    }
                 }
             });
         }
-        let _ = session;
+        let _ = (session, username, password, needs_code, code, error);
     };
     view! {
         <form class="card login" on:submit=submit>
@@ -124,7 +173,13 @@ fn Login() -> impl IntoView {
             <label>{move || t().password}
                 <input name="password" type="password" autocomplete="current-password" required bind:value=password/>
             </label>
-            <p class="feedback error" role="alert" hidden=move || !failed.get()>{move || t().login_failed}</p>
+            <Show when=move || needs_code.get()>
+                <p class="hint">{move || t().one_time_code_hint}</p>
+                <label>{move || t().one_time_code}
+                    <input name="totp" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9 ]{6,7}" required autofocus bind:value=code/>
+                </label>
+            </Show>
+            <p class="feedback error" role="alert" hidden=move || error.with(Option::is_none)>{move || error.get()}</p>
             <button type="submit" class="primary">{move || t().log_in}</button>
         </form>
     }
@@ -142,6 +197,7 @@ fn Nav() -> impl IntoView {
         <nav class="admin-nav">
             <a href="/admin">{move || t().polls}</a>
             <a href="/admin/audit">{move || t().audit_log}</a>
+            <a href="/admin/account">{move || t().account}</a>
             <span class="who">{move || fill(t().signed_in_as, name())}</span>
             <button type="button" on:click=logout>{move || t().log_out}</button>
         </nav>
@@ -450,9 +506,12 @@ fn Editor(poll: Option<AdminPoll>) -> impl IntoView {
     let tracks = RwSignal::new(track_rows(p));
     let next_key = StoredValue::new(1000_u32);
     let message = RwSignal::new(None::<Result<(), String>>);
+    // A new webhook signing key, shown once, and the poll it belongs to.
+    let new_key = RwSignal::new(None::<(i64, String)>);
     let structural = original.as_ref().is_none_or(|p| matches!(p.status, PollStatus::Draft | PollStatus::Scheduled));
     let (options0, tracks0) = (options_json(&options.get_untracked()), tracks_json(&tracks.get_untracked()));
     let (opens0, closes0, webhook0) = (opens_at.get_untracked(), closes_at.get_untracked(), webhook.get_untracked());
+    let had_webhook = !webhook0.is_empty();
 
     let key = move || {
         next_key.update_value(|k| *k += 1);
@@ -534,6 +593,8 @@ fn Editor(poll: Option<AdminPoll>) -> impl IntoView {
                     "/api/admin/polls".into(),
                     Some(serde_json::Value::Object(body)),
                     move |r: Result<AdminPoll, Problem>| match r {
+                        // The key is shown before moving on: it is never shown again.
+                        Ok(AdminPoll { webhook_secret: Some(key), poll, .. }) => new_key.set(Some((poll.id, key))),
                         Ok(p) => navigate(&format!("/admin/polls/{}", p.poll.id), Default::default()),
                         Err(p) => message.set(Some(Err(p.detail))),
                     },
@@ -544,10 +605,28 @@ fn Editor(poll: Option<AdminPoll>) -> impl IntoView {
                     "PATCH",
                     format!("/api/admin/polls/{id}"),
                     Some(serde_json::Value::Object(body)),
-                    move |r: Result<AdminPoll, Problem>| message.set(Some(r.map(|_| ()).map_err(|p| p.detail))),
+                    move |r: Result<AdminPoll, Problem>| {
+                        if let Ok(AdminPoll { webhook_secret: Some(key), poll, .. }) = &r {
+                            new_key.set(Some((poll.id, key.clone())));
+                        }
+                        message.set(Some(r.map(|_| ()).map_err(|p| p.detail)));
+                    },
                 );
             }
         }
+    };
+    let rotate = move |_| {
+        let Some(id) = id else { return };
+        change(
+            "PATCH",
+            format!("/api/admin/polls/{id}"),
+            Some(serde_json::json!({ "rotate_webhook_secret": true })),
+            move |r: Result<AdminPoll, Problem>| match r {
+                Ok(AdminPoll { webhook_secret: Some(key), poll, .. }) => new_key.set(Some((poll.id, key))),
+                Ok(_) => {}
+                Err(p) => message.set(Some(Err(p.detail))),
+            },
+        );
     };
 
     view! {
@@ -632,6 +711,14 @@ fn Editor(poll: Option<AdminPoll>) -> impl IntoView {
                 <input name="pow-difficulty" type="number" min="1000" max="10000000" step="1000" bind:value=difficulty/>
             </label>
             <label>{move || t().webhook}<input name="webhook_url" type="url" bind:value=webhook/></label>
+            <button type="button" hidden=!editing || !had_webhook on:click=rotate>{move || t().webhook_rotate}</button>
+            {move || new_key.get().map(|(poll, key)| view! {
+                <div class="card secret" role="status">
+                    <p>{move || t().webhook_key_once}</p>
+                    <code data-testid="webhook-secret">{key}</code>
+                    <p hidden=editing><a href=format!("/admin/polls/{poll}")>{move || t().open_poll}</a></p>
+                </div>
+            })}
 
             <p role="status" class=move || match message.get() { Some(Ok(())) => "feedback ok", Some(Err(_)) => "feedback error", None => "feedback" }>
                 {move || match message.get() { Some(Ok(())) => t().saved.to_owned(), Some(Err(e)) => fill(t().failed, e), None => String::new() }}

@@ -1,4 +1,5 @@
 //! One module per page family, and the pieces they share.
+pub mod account;
 pub mod admin;
 pub mod home;
 pub mod live;
