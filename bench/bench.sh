@@ -4,7 +4,9 @@
 #   1. GET /healthz            — the HTTP ceiling (wrk, 1000 connections)
 #   2. POST …/votes            — durable votes (same wrk, same connections),
 #                                while bench/sse_probe.py watches the results
-#                                stream for dashboard freshness
+#                                stream for dashboard freshness; then the
+#                                same on a poll without receipts, and the
+#                                size of each answer
 #   3. naive design            — one UPDATE … votes = votes + 1 per vote (pgbench)
 #   4. p99 latency at half the BBB peak (12,500 votes/s, oha at a fixed rate
 #      with latency correction)
@@ -58,11 +60,16 @@ POLL=$(admin -d '{"slug":"bench","title":"Benchmark","options":[{"label":"A"},{"
 POLL_ID=$(echo "$POLL" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 OPTIONS=$(echo "$POLL" | python3 -c 'import json,sys; print(",".join(str(o["id"]) for o in json.load(sys.stdin)["options"]))')
 admin -X POST "$BASE/api/admin/polls/$POLL_ID/open" >/dev/null
+# The same poll without receipts, to measure what they cost.
+PLAIN=$(admin -d '{"slug":"bench-plain","title":"Benchmark","receipts":false,"options":[{"label":"A"},{"label":"B"},{"label":"C"}]}' "$BASE/api/admin/polls")
+PLAIN_ID=$(echo "$PLAIN" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+PLAIN_OPTIONS=$(echo "$PLAIN" | python3 -c 'import json,sys; print(",".join(str(o["id"]) for o in json.load(sys.stdin)["options"]))')
+admin -X POST "$BASE/api/admin/polls/$PLAIN_ID/open" >/dev/null
 rm -f "$JAR"
 
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
-run_wrk() { # mode path
-  URNA_BENCH_MODE="$1" URNA_BENCH_OPTIONS="$OPTIONS" wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s \
+run_wrk() { # mode path [options]
+  URNA_BENCH_MODE="$1" URNA_BENCH_OPTIONS="${3:-$OPTIONS}" wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s \
     -s bench/wrk.lua "$BASE$2" | grep '^URNA'
 }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$SERVER/status"; }
@@ -87,6 +94,18 @@ sleep 1
 RSS_AFTER=$(rss_kb)
 counted=$(( $(psql "$DB_URL" -Atc "select coalesce(sum(votes),0) from counters where poll_id=$POLL_ID") - counted_before ))
 batches=$(psql "$DB_URL" -Atc "select count(*), round(avg(votes)) from batches where poll_id=$POLL_ID" | tr '|' ' ')
+echo "2b/4 votes without receipts: POST /api/polls/bench-plain/votes"
+# A stream watched meanwhile here too, so the two runs do the same work but the receipts.
+python3 bench/sse_probe.py "$BASE/api/polls/bench-plain/results/stream" "$DURATION" >/dev/null 2>&1 &
+SSE_PID=$!
+PLAIN_VOTE=$(run_wrk vote /api/polls/bench-plain/votes "$PLAIN_OPTIONS")
+wait "$SSE_PID" || true
+echo "  $PLAIN_VOTE"
+answer_bytes() { curl -s -o /dev/null -w '%{size_download}' -H 'content-type: application/json' -d "{\"option_id\":$2}" "$BASE/api/polls/$1/votes"; }
+RECEIPT_BYTES=$(answer_bytes bench "${OPTIONS%%,*}")
+PLAIN_BYTES=$(answer_bytes bench-plain "${PLAIN_OPTIONS%%,*}")
+RECEIPT_PROOF=$(curl -s -H 'content-type: application/json' -d "{\"option_id\":${OPTIONS%%,*}}" "$BASE/api/polls/bench/votes" |
+  python3 -c 'import json,sys; print(len(json.load(sys.stdin)["receipt"]["proof"]))')
 
 echo "3/4 naive: one UPDATE per vote (pgbench, 64 clients)"
 psql "$DB_URL" -qc "CREATE TABLE naive_counters (id int primary key, votes bigint not null default 0); INSERT INTO naive_counters (id) VALUES (1),(2),(3);"
@@ -110,10 +129,10 @@ PY
 rm -f "$OHA_JSON"
 echo "  rps=$HALF_RPS p50=${HALF_P50}ms p99=${HALF_P99}ms"
 
-CEIL_RPS=$(echo "$CEIL" | field rps); VOTE_RPS=$(echo "$VOTE" | field rps)
+CEIL_RPS=$(echo "$CEIL" | field rps); VOTE_RPS=$(echo "$VOTE" | field rps); PLAIN_RPS=$(echo "$PLAIN_VOTE" | field rps)
 VOTE_OK=$(echo "$VOTE" | field ok); VOTE_OTHER=$(echo "$VOTE" | field other)
 ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
-R_CEIL=$(ratio "$VOTE_RPS" "$CEIL_RPS"); R_NAIVE=$(ratio "$VOTE_RPS" "$NAIVE_TPS")
+R_CEIL=$(ratio "$VOTE_RPS" "$CEIL_RPS"); R_NAIVE=$(ratio "$VOTE_RPS" "$NAIVE_TPS"); R_RECEIPTS=$(ratio "$VOTE_RPS" "$PLAIN_RPS")
 
 # Everything below this marker in docs/BENCHMARKS.md is hand-written analysis
 # and survives a new run.
@@ -132,12 +151,15 @@ every vote counted here was on disk before its \`200\`. ${DURATION} s per run; r
 | run | load generator | requests/s | p50 | p99 | notes |
 | --- | --- | ---: | ---: | ---: | --- |
 | \`GET /healthz\` (HTTP ceiling) | wrk, $CONNECTIONS connections | $CEIL_RPS | $(echo "$CEIL" | field p50_ms) ms | $(echo "$CEIL" | field p99_ms) ms | |
-| \`POST /api/polls/{slug}/votes\`, durable | wrk, $CONNECTIONS connections | **$VOTE_RPS** | $(echo "$VOTE" | field p50_ms) ms | $(echo "$VOTE" | field p99_ms) ms | $VOTE_OK × 200, $VOTE_OTHER other |
+| \`POST /api/polls/{slug}/votes\`, durable, with receipts | wrk, $CONNECTIONS connections | **$VOTE_RPS** | $(echo "$VOTE" | field p50_ms) ms | $(echo "$VOTE" | field p99_ms) ms | $VOTE_OK × 200, $VOTE_OTHER other; answers of $RECEIPT_BYTES bytes |
+| the same, poll without receipts | wrk, $CONNECTIONS connections | $PLAIN_RPS | $(echo "$PLAIN_VOTE" | field p50_ms) ms | $(echo "$PLAIN_VOTE" | field p99_ms) ms | answers of $PLAIN_BYTES bytes |
 | naive: one \`UPDATE … votes = votes + 1\` per vote | pgbench, 64 clients, no HTTP | $NAIVE_TPS | | | |
 | votes at a fixed $HALF_PEAK/s (half the BBB peak) | oha, 500 connections, latency-corrected | $HALF_RPS | $HALF_P50 ms | **$HALF_P99 ms** | $HALF_OK × 200 |
 
 - Vote throughput / HTTP ceiling: **$R_CEIL** (target ≥ 0.6)
 - Vote throughput / naive design: **$R_NAIVE** (target ≥ 10)
+- Votes/s with receipts / without: **$R_RECEIPTS** (target ≥ 0.85). A receipt's audit path had $RECEIPT_PROOF hashes
+  (batches of ${batches#* } votes on average); the answer grows from $PLAIN_BYTES to $RECEIPT_BYTES bytes.
 - BBB 2020 national peak: ~25,000 votes/s.
 - Reconciliation of run 2: wrk saw $VOTE_OK votes answered 200; the counters grew by $counted.
   Votes answered after wrk stopped reading are counted but not seen by wrk, so counted ≥ acknowledged.

@@ -49,17 +49,21 @@ csrf=$(printf '%s\n' "$login" | tail -n 1 | python3 -c 'import json,sys; print(j
 
 # A poll to aim at, so that routes under /api/polls/{slug} and
 # /api/admin/polls/{id} are reached with real names too.
-curl -fs -H 'content-type: application/json' -H "cookie: $cookie" -H "x-csrf-token: $csrf" \
-  -d '{"slug":"fuzz","title":"Fuzz","options":[{"label":"A"},{"label":"B"}]}' "$base/api/admin/polls" >/dev/null
+fuzz=$(curl -fs -H 'content-type: application/json' -H "cookie: $cookie" -H "x-csrf-token: $csrf" \
+  -d '{"slug":"fuzz","title":"Fuzz","options":[{"label":"A"},{"label":"B"}]}' "$base/api/admin/polls")
+fuzz_id=$(printf '%s' "$fuzz" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+curl -fs -X POST -H "cookie: $cookie" -H "x-csrf-token: $csrf" "$base/api/admin/polls/$fuzz_id/open" >/dev/null
 
-# Logout and the account routes would end or change the session under test.
-"$venv/bin/schemathesis" run "$base/api/openapi.json" \
+# The session goes in as the document's `session` scheme (see
+# scripts/schemathesis.toml). Logout and the account routes would end or
+# change the session under test.
+export URNA_ST_SESSION="${cookie#*=}" URNA_ST_CSRF="$csrf"
+"$venv/bin/schemathesis" --config-file scripts/schemathesis.toml run "$base/api/openapi.json" \
   --checks all \
-  -H "Cookie: $cookie" -H "X-CSRF-Token: $csrf" \
   --exclude-path /api/admin/logout \
   --exclude-path /api/admin/password \
   --exclude-path-regex '^/api/admin/totp' \
   --max-time "$budget" \
   --request-timeout 10 \
-  --workers 2 \
+  --workers 1 \
   --no-color

@@ -2,8 +2,10 @@
 # Runs every check and test: `cargo fmt --check`, clippy on the server and
 # on the browser build (warnings are errors), unit tests, the integration tests against a fresh
 # SQLite file and fresh databases on the real Postgres and Redis (started,
-# or installed, if they are not running), then the browser tests of the web
-# UI (scripts/test-ui.sh; URNA_SKIP_UI=1 leaves them out while iterating).
+# or installed, if they are not running), schemathesis against the running
+# server's OpenAPI document (scripts/test-api.sh), then the browser tests of
+# the web UI (scripts/test-ui.sh; URNA_SKIP_UI=1 leaves them out while
+# iterating).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/services.sh
@@ -29,6 +31,14 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
 cargo test --workspace --locked --lib --bins --tests "$@" 2>&1 | tee "$log" || status=$?
+# The running server against its own OpenAPI document (schemathesis, a
+# few minutes); its closing line counts as one test.
+if bash scripts/test-api.sh 2>&1 | tee -a "$log"; then
+  echo "test result: ok. 1 passed; 0 failed (schemathesis)" | tee -a "$log"
+else
+  status=1
+  echo "test result: FAILED. 0 passed; 1 failed (schemathesis)" | tee -a "$log"
+fi
 if [ "${URNA_SKIP_UI:-0}" != 1 ]; then
   bash scripts/test-ui.sh 2>&1 | tee -a "$log" || status=$?
 fi

@@ -14,6 +14,8 @@
 //! OpenAPI document; the browser build leaves it out.
 use std::borrow::Cow;
 
+pub mod ledger;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -97,7 +99,10 @@ pub enum PowWire {
     /// `"off"` or `"auto"`.
     Mode(PowMode),
     /// A fixed `maxnumber`, 1,000 to 10,000,000.
-    Fixed { difficulty: u32 },
+    Fixed {
+        #[serde(deserialize_with = "crate::whole::deserialize")]
+        difficulty: u32,
+    },
 }
 
 /// The named proof-of-work settings.
@@ -206,6 +211,10 @@ pub struct Poll {
     pub opens_at: Option<DateTime<Utc>>,
     pub closes_at: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
+    /// Whether a recorded vote's answer carries a receipt, checkable
+    /// against the public ledger (`GET …/ledger`).
+    #[serde(default)]
+    pub receipts: bool,
     pub options: Vec<PollOption>,
     pub tracks: Vec<Track>,
 }
@@ -291,6 +300,10 @@ pub struct VoteAnswer<'a> {
     /// The track's name.
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub track: Cow<'a, str>,
+    /// For a recorded vote in a poll with receipts: the proof that it is in
+    /// its batch, checkable against the public ledger.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<ledger::Receipt>,
 }
 
 /// `GET /api/admin/polls/{id}/invites`: how many codes exist and are used.
@@ -427,6 +440,96 @@ impl Problem {
             opens_at: None,
             challenge: None,
             retry_after: None,
+        }
+    }
+}
+
+/// Whole numbers as JSON Schema counts them: `2` and `2.0` alike (and, in
+/// forms, where every value is text, `"2"` and `"2.0"`). A client that writes every number
+/// as a float (JavaScript's `JSON.stringify(2.0)` does not, but many
+/// languages' encoders do) is not refused for it; `2.5` still is.
+pub mod whole {
+    use serde::de::{Deserializer, Error, Visitor};
+
+    /// `strings`: whether text that reads as a number counts (forms).
+    struct Whole {
+        strings: bool,
+    }
+
+    impl Visitor<'_> for Whole {
+        type Value = i64;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a whole number")
+        }
+        fn visit_i64<E: Error>(self, v: i64) -> Result<i64, E> {
+            Ok(v)
+        }
+        fn visit_u64<E: Error>(self, v: u64) -> Result<i64, E> {
+            i64::try_from(v).map_err(|_| E::custom(format!("{v} is too large")))
+        }
+        fn visit_f64<E: Error>(self, v: f64) -> Result<i64, E> {
+            // i64::MAX as f64 rounds up to 2^63, which does not fit.
+            if v.fract() == 0.0 && v >= i64::MIN as f64 && v < i64::MAX as f64 {
+                Ok(v as i64)
+            } else {
+                Err(E::custom(format!("{v} is not a whole number in range")))
+            }
+        }
+        fn visit_str<E: Error>(self, v: &str) -> Result<i64, E> {
+            if !self.strings {
+                return Err(E::invalid_type(serde::de::Unexpected::Str(v), &self));
+            }
+            match v.trim().parse::<i64>() {
+                Ok(n) => Ok(n),
+                Err(_) => {
+                    self.visit_f64(v.trim().parse::<f64>().map_err(|_| E::custom(format!("{v:?} is not a number")))?)
+                }
+            }
+        }
+    }
+
+    /// `#[serde(deserialize_with = "api::whole::deserialize")]`.
+    pub fn deserialize<'de, D: Deserializer<'de>, T: TryFrom<i64>>(d: D) -> Result<T, D::Error> {
+        let n = d.deserialize_any(Whole { strings: false })?;
+        T::try_from(n).map_err(|_| D::Error::custom(format!("{n} is out of range")))
+    }
+
+    /// A form field: text that reads as a whole number.
+    pub fn form<'de, D: Deserializer<'de>, T: TryFrom<i64>>(d: D) -> Result<T, D::Error> {
+        let n = d.deserialize_any(Whole { strings: true })?;
+        T::try_from(n).map_err(|_| D::Error::custom(format!("{n} is out of range")))
+    }
+
+    /// An optional form field (with `#[serde(default)]`).
+    pub fn form_option<'de, D: Deserializer<'de>, T: TryFrom<i64>>(d: D) -> Result<Option<T>, D::Error> {
+        #[derive(serde::Deserialize)]
+        struct Wrap(#[serde(deserialize_with = "form")] i64);
+        match <Option<Wrap> as serde::Deserialize>::deserialize(d)? {
+            Some(Wrap(n)) => T::try_from(n).map(Some).map_err(|_| D::Error::custom(format!("{n} is out of range"))),
+            None => Ok(None),
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[derive(serde::Deserialize, Debug, PartialEq)]
+        struct Body {
+            #[serde(deserialize_with = "super::deserialize")]
+            n: u32,
+        }
+
+        #[test]
+        fn whole_floats_count_and_fractions_do_not() {
+            let parse = |s: &str| serde_json::from_str::<Body>(s).map(|b| b.n).map_err(|e| e.to_string());
+            assert_eq!(parse(r#"{"n": 2}"#), Ok(2));
+            assert_eq!(parse(r#"{"n": 2.0}"#), Ok(2));
+            assert_eq!(parse(r#"{"n": 1e3}"#), Ok(1000));
+            assert!(parse(r#"{"n": 2.5}"#).is_err());
+            assert!(parse(r#"{"n": -1}"#).is_err(), "out of range for u32");
+            assert!(parse(r#"{"n": 1e300}"#).is_err());
+            assert!(parse(r#"{"n": "x"}"#).is_err());
+            assert!(parse(r#"{"n": "2"}"#).is_err(), "JSON text is not a number");
         }
     }
 }

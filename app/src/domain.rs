@@ -74,6 +74,9 @@ pub struct PollDef {
     pub version: i64,
     /// Where committed batches are exported, if anywhere.
     pub webhook_url: Option<String>,
+    /// Whether a recorded vote's answer carries a receipt (`api::ledger`).
+    #[serde(default)]
+    pub receipts: bool,
     pub options: Vec<OptionDef>,
     pub tracks: Vec<TrackDef>,
 }
@@ -204,6 +207,7 @@ pub struct NewPoll {
     pub webhook_url: Option<String>,
     /// The new `whsec_…` signing key, when there is a webhook.
     pub webhook_secret: Option<String>,
+    pub receipts: bool,
 }
 
 /// A validated partial update; `Some(None)` clears a schedule time.
@@ -222,6 +226,7 @@ pub struct PollPatch {
     pub webhook_url: Option<Option<String>>,
     /// A new signing key (`Some(Some)`), or none (`Some(None)`).
     pub webhook_secret: Option<Option<String>>,
+    pub receipts: Option<bool>,
 }
 
 /// A webhook must be an http(s) URL without spaces.

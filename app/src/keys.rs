@@ -3,12 +3,17 @@
 /// Random bytes from the OS. Failing to get randomness is not recoverable.
 pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut buf = [0u8; N];
-    if let Err(e) = getrandom::fill(&mut buf) {
+    fill_random(&mut buf);
+    buf
+}
+
+/// Fills `buf` from the OS's random source.
+pub fn fill_random(buf: &mut [u8]) {
+    if let Err(e) = getrandom::fill(buf) {
         // Without an OS random source no secret can be made safely.
         tracing::error!(error = %e, "OS random source failed");
         std::process::abort();
     }
-    buf
 }
 
 /// A random token rendered as hex (session ids, CSRF tokens, secrets).

@@ -18,8 +18,9 @@
 //! 5. **The batch commit and its ledger** ([`vote`]'s `ledger`): one
 //!    transaction checks the poll row, inserts one-per-voter marks, adds the
 //!    deltas to this instance's counter rows and writes the ledger row keyed
-//!    by instance, boot, poll and sequence. Only after `COMMIT` does each
-//!    waiting request get `200`.
+//!    by instance, boot, poll and sequence, with its entry in the poll and
+//!    instance's hash chain (the Merkle root of its votes). Only after
+//!    `COMMIT` does each waiting request get `200`, with its receipt.
 //! 6. **The read model** ([`read`]'s `model`): the actor reports the new
 //!    totals through [`vote::CommitSink`]; the registry folds them into the
 //!    poll's snapshot.
@@ -30,8 +31,9 @@
 //!    stream serve the latest snapshot, never a query per viewer.
 //!
 //! Beside the path: [`admin`] (sessions, poll management, reports, audit),
-//! [`export`] (webhooks of committed batches), [`ops`] (health, metrics,
-//! the operations panel) and [`web`] (the Leptos pages).
+//! [`export`] (webhooks of committed batches), [`verify`] (the public
+//! ledger and `urna verify`), [`ops`] (health, metrics, the operations
+//! panel) and [`web`] (the Leptos pages).
 //!
 //! # Layout
 //! - [`settings`]: the command line and typed settings, with every
@@ -43,7 +45,7 @@
 //! - [`qr`]: QR codes as SVG (voting page, invite cards, two-step login).
 //! - [`vote`]: the write side, steps 1–5.
 //! - [`read`]: the read side, steps 6–8.
-//! - [`admin`], [`export`], [`ops`], [`web`]: beside the path.
+//! - [`admin`], [`export`], [`verify`], [`ops`], [`web`]: beside the path.
 //! - [`http`]: what every route shares: problem+json errors, route
 //!   registration, the OpenAPI document.
 //! - [`db`]: queries and admin-side mutations.
@@ -65,6 +67,7 @@ pub mod read;
 pub mod settings;
 pub mod startup;
 pub mod state;
+pub mod verify;
 pub mod vote;
 pub mod web;
 

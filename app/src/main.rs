@@ -47,8 +47,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::CreateAdmin(args) => {
             let password = read_password()?;
-            let min = urna::admin::MIN_PASSWORD_CHARS;
-            anyhow::ensure!(password.chars().count() >= min, "the password must have at least {min} characters");
+            urna::admin::check_new_password(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
             let conn = migrated(&args.db).await?;
             let hash = urna::admin::hash_password(&password)?;
             let id = db::mutation::create_admin(&conn, &args.username, &hash, args.role.as_str()).await?;
@@ -62,6 +61,7 @@ async fn main() -> anyhow::Result<()> {
             println!("reset {:?}: new password, two-step login off, {ended} session(s) ended", args.username);
             Ok(())
         }
+        Command::Verify(args) => urna::verify::run(args).await,
         Command::MintVoterToken(args) => {
             let exp = chrono::Utc::now().timestamp() + args.ttl_secs;
             println!("{}", vote::mint_token(&SecretString::from(args.secret), &args.voter_id, exp));

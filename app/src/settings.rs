@@ -30,6 +30,26 @@ pub enum Command {
     ResetAdmin(ResetAdminArgs),
     /// Mint a voter token, as a host's login system would (for tests and demos).
     MintVoterToken(MintVoterTokenArgs),
+    /// Check a poll's count through its public API: every chain of the
+    /// ledger, the totals against the results, and receipts.
+    Verify(VerifyArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct VerifyArgs {
+    /// The urna server, e.g. https://vote.example.com.
+    #[arg(long)]
+    pub url: String,
+    /// The poll's slug.
+    #[arg(long)]
+    pub poll: String,
+    /// A receipt to check (a vote answer's `receipt`, or the whole answer);
+    /// repeatable.
+    #[arg(long = "receipt")]
+    pub receipts: Vec<PathBuf>,
+    /// A PEM file of certificate authorities to trust besides the public ones.
+    #[arg(long)]
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]

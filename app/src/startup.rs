@@ -82,6 +82,7 @@ async fn seed_demo(db: &DatabaseConnection) -> anyhow::Result<()> {
         pow: crate::domain::Pow::Off,
         webhook_url: None,
         webhook_secret: None,
+        receipts: true,
     };
     let id = mutation::create_poll(db, &new, "demo").await?;
     mutation::open_poll(db, id, "demo").await?;

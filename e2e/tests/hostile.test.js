@@ -52,6 +52,13 @@ test('a poll with hostile markup in every field is shown as text, and no injecte
   assert.match(await live.locator('.bars').first().innerText(), /<script>window\.__pwned=3<\/script>/);
   assert.match(await live.locator('.bars').first().innerText(), /"><svg onload=window\.__pwned=4>/);
 
+  const verify = await urna.page();
+  await open(verify, urna.base, '/p/hostile/verify');
+  await verify.getByRole('heading', { name: 'Check a vote' }).waitFor();
+  await assertInert(verify, 'the verify page');
+  assert.ok((await verify.title()).endsWith(TITLE));
+  assert.equal(await verify.locator('.description').innerText(), TITLE);
+
   const admin = await urna.page();
   await open(admin, urna.base, '/admin');
   await admin.getByLabel('Username').fill(ADMIN.username);

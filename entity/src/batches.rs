@@ -14,6 +14,14 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub outcome: String,
     pub committed_at: DateTimeUtc,
+    /// Its place in its poll and shard's hash chain (`api::ledger`); none
+    /// for batches from before the chains.
+    pub chain_seq: Option<i64>,
+    pub prev_hash: Option<Vec<u8>>,
+    pub root: Option<Vec<u8>>,
+    pub size: Option<i64>,
+    pub salt: Option<Vec<u8>>,
+    pub entry_hash: Option<Vec<u8>>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

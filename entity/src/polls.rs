@@ -26,6 +26,8 @@ pub struct Model {
     pub webhook_url: Option<String>,
     /// `whsec_…`: the key deliveries are signed with.
     pub webhook_secret: Option<String>,
+    /// Whether a recorded vote's answer carries a receipt.
+    pub receipts: bool,
     #[sea_orm(has_many)]
     pub options: HasMany<super::poll_options::Entity>,
     #[sea_orm(has_many)]

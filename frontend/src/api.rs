@@ -5,7 +5,7 @@
 pub use api::{
     AckMode, AdminPoll, AuditEntry, Challenge, Dedupe, InviteStats, Me, NewInvites, Ops, OptionCount, Poll, PollOption,
     PollStatus, Pow, PowSolution, Problem, Results, Role, Timeseries, TotpSetup, Track, TrackResults, Visibility,
-    VoterIdentity, WeightedOption,
+    VoteAnswer, VoterIdentity, WeightedOption,
 };
 
 /// What the server side hands the pages; implemented by the `urna` binary

@@ -36,6 +36,13 @@ mod imp {
         web_sys::window()?.local_storage().ok()?
     }
 
+    /// Puts `text` on the clipboard; whether the browser took it.
+    pub async fn copy_text(text: &str) -> bool {
+        let Some(window) = web_sys::window() else { return false };
+        let promise = window.navigator().clipboard().write_text(text);
+        wasm_bindgen_futures::JsFuture::from(promise).await.is_ok()
+    }
+
     pub fn stored(key: &str) -> Option<String> {
         storage()?.get_item(key).ok()?
     }
@@ -207,6 +214,9 @@ mod imp {
         None
     }
     pub fn store(_key: &str, _value: &str) {}
+    pub async fn copy_text(_text: &str) -> bool {
+        false
+    }
     pub fn session_value(_key: &str) -> Option<String> {
         None
     }

@@ -97,6 +97,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=pages::home::HomePage/>
                     <Route path=path!("/p/:slug") view=pages::vote::VotePage/>
                     <Route path=path!("/p/:slug/live") view=pages::live::LivePage/>
+                    <Route path=path!("/p/:slug/verify") view=pages::verify::VerifyPage/>
                     <Route path=path!("/admin") view=pages::admin::AdminHome/>
                     <Route path=path!("/admin/audit") view=pages::admin::AuditPage/>
                     <Route path=path!("/admin/account") view=pages::account::AccountPage/>

@@ -13,6 +13,8 @@
 //!   idempotency keys and invite codes.
 //! - `m20261122_120000_harden_edges`: two-step login, idle session expiry,
 //!   login throttling, and the webhooks' signing secrets.
+//! - `m20261130_100000_public_ledger`: receipts on polls, and each batch's
+//!   entry in its poll and shard's hash chain.
 pub use sea_orm_migration::prelude::*;
 
 mod m20261121_110000_create_polls;
@@ -22,6 +24,7 @@ mod m20261121_120000_add_poll_version;
 mod m20261121_123000_create_webhooks;
 mod m20261122_090000_create_vote_guards;
 mod m20261122_120000_harden_edges;
+mod m20261130_100000_public_ledger;
 
 pub struct Migrator;
 
@@ -36,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_123000_create_webhooks::Migration),
             Box::new(m20261122_090000_create_vote_guards::Migration),
             Box::new(m20261122_120000_harden_edges::Migration),
+            Box::new(m20261130_100000_public_ledger::Migration),
         ]
     }
 }

@@ -73,13 +73,12 @@ async fn confirm_password(
 pub async fn change_password(
     req: HttpRequest,
     AccountOwner(user): AccountOwner,
-    body: web::Json<PasswordBody>,
+    body: web::Json<crate::http::Object<PasswordBody>>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let PasswordBody { current_password, new_password } = body.into_inner();
-    if new_password.chars().count() < auth::MIN_PASSWORD_CHARS {
-        return Err(ApiError::PasswordTooShort(auth::MIN_PASSWORD_CHARS));
-    }
+    let PasswordBody { current_password, new_password } = body.into_inner().0;
+    // Before the current password's hash is checked: a short one fails fast.
+    auth::check_new_password(&new_password)?;
     let admin = confirm_password(&req, &state, &user, current_password).await?;
     let hash = auth::new_password_hash(new_password).await?;
     accounts::set_password(&state.db, &admin, &hash, Some(&user.token_hash), &user.username, "admin.password_change")
@@ -109,10 +108,10 @@ pub async fn change_password(
 pub async fn totp_setup(
     req: HttpRequest,
     AccountOwner(user): AccountOwner,
-    body: web::Json<PasswordOnly>,
+    body: web::Json<crate::http::Object<PasswordOnly>>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let admin = confirm_password(&req, &state, &user, body.into_inner().password).await?;
+    let admin = confirm_password(&req, &state, &user, body.into_inner().0.password).await?;
     if admin.totp_secret.is_some() {
         return Err(ApiError::TotpAlreadyOn);
     }
@@ -146,7 +145,7 @@ pub async fn totp_setup(
 )]
 pub async fn totp_enable(
     AccountOwner(user): AccountOwner,
-    body: web::Json<CodeBody>,
+    body: web::Json<crate::http::Object<CodeBody>>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let admin = accounts::admin_by_id(&state.db, user.id).await?.ok_or(ApiError::NotLoggedIn)?;
@@ -154,7 +153,7 @@ pub async fn totp_enable(
         return Err(ApiError::TotpAlreadyOn);
     }
     let secret = admin.totp_pending.clone().ok_or(ApiError::TotpNotSetUp)?;
-    let step = totp::matching_step(&secret, &body.code, Utc::now().timestamp()).ok_or(ApiError::TotpCodeWrong)?;
+    let step = totp::matching_step(&secret, &body.0.0.code, Utc::now().timestamp()).ok_or(ApiError::TotpCodeWrong)?;
     accounts::change_totp(&state.db, &admin, TotpChange::Enable { secret: &secret, step }, &user.username).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -179,10 +178,10 @@ pub async fn totp_enable(
 pub async fn totp_disable(
     req: HttpRequest,
     AccountOwner(user): AccountOwner,
-    body: web::Json<PasswordOnly>,
+    body: web::Json<crate::http::Object<PasswordOnly>>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let admin = confirm_password(&req, &state, &user, body.into_inner().password).await?;
+    let admin = confirm_password(&req, &state, &user, body.into_inner().0.password).await?;
     accounts::change_totp(&state.db, &admin, TotpChange::Disable, &user.username).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -191,11 +190,7 @@ pub async fn totp_disable(
 /// session ended and the username's failed logins forgotten; returns how
 /// many sessions ended.
 pub async fn reset_admin(db: &sea_orm::DatabaseConnection, username: &str, password: &str) -> anyhow::Result<u64> {
-    anyhow::ensure!(
-        password.chars().count() >= auth::MIN_PASSWORD_CHARS,
-        "the password must have at least {} characters",
-        auth::MIN_PASSWORD_CHARS
-    );
+    auth::check_new_password(password).map_err(|e| anyhow::anyhow!("{e}"))?;
     let admin =
         accounts::admin_by_username(db, username).await?.ok_or_else(|| anyhow::anyhow!("no admin {username:?}"))?;
     let hash = auth::hash_password(password)?;

@@ -8,10 +8,12 @@ use crate::http::ApiError;
 use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     /// How many entries, newest first (1–1000, default 100).
     #[serde(default)]
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u64>,
 }
 
@@ -19,11 +21,13 @@ pub struct AuditQuery {
 #[utoipa::path(
     get,
     path = "/api/admin/audit",
+    operation_id = "list_audit",
     tag = "admin",
     params(AuditQuery),
     security(("session" = [])),
     responses(
         (status = 200, description = "The append-only audit log, newest first", body = Vec<Entry>),
+        (status = 400, response = crate::http::responses::BadRequest),
         (status = 401, response = crate::http::responses::Unauthorized)
     )
 )]
@@ -32,7 +36,10 @@ pub async fn list(
     q: web::Query<AuditQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::BadQuery("limit must be 1-1000".into()));
+    }
     let entries: Vec<Entry> = query::audit_entries(&state.db, limit)
         .await?
         .into_iter()

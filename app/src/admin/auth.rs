@@ -99,11 +99,18 @@ pub async fn check_password(stored: Option<String>, password: String) -> Result<
     gated(move || verify_password(stored.as_deref(), &password)).await
 }
 
-/// [`hash_password`] through the gate, refusing passwords that are too short.
-pub async fn new_password_hash(password: String) -> Result<String, ApiError> {
+/// The one rule a new password must meet, wherever it is set (the
+/// account page, `urna create-admin`, `urna reset-admin`).
+pub fn check_new_password(password: &str) -> Result<(), ApiError> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
         return Err(ApiError::PasswordTooShort(MIN_PASSWORD_CHARS));
     }
+    Ok(())
+}
+
+/// [`hash_password`] through the gate, refusing passwords that are too short.
+pub async fn new_password_hash(password: String) -> Result<String, ApiError> {
+    check_new_password(&password)?;
     Ok(gated(move || hash_password(&password)).await??)
 }
 

@@ -16,6 +16,8 @@ use crate::vote::{VoterKind, normalize_invite};
 
 /// The most codes one request makes.
 pub const MAX_INVITES_PER_CALL: u32 = 100_000;
+/// Codes on one printable sheet: each is a QR code drawn on the spot.
+pub const MAX_INVITES_PER_SHEET: u32 = 1_000;
 /// Crockford's base32, without the letters people misread (I, L, O, U).
 const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 /// Characters per code: 12 × 5 = 60 bits, printed as `XXXX-XXXX-XXXX`.
@@ -24,18 +26,31 @@ const CODE_CHARS: usize = 12;
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InvitesBody {
-    /// How many codes, 1 to 100,000.
+    /// How many codes, 1 to 100,000 (1 to 1,000 for `?format=sheet`).
+    #[serde(deserialize_with = "api::whole::deserialize")]
+    #[schema(minimum = 1, maximum = 100_000)]
     count: u32,
 }
 
 /// How the new codes come back.
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct InvitesFormat {
     /// `json` (default), `csv`, or `sheet` (a printable HTML page with a QR
     /// code per code).
     #[serde(default)]
-    format: Option<String>,
+    #[param(inline)]
+    format: Option<Format>,
+}
+
+/// How the new codes come back.
+#[derive(Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Json,
+    Csv,
+    Sheet,
 }
 
 fn new_code() -> String {
@@ -51,12 +66,17 @@ fn new_code() -> String {
 #[utoipa::path(
     post,
     path = "/api/admin/polls/{id}/invites",
+    operation_id = "create_invites",
     tag = "admin",
     params(("id" = i64, Path, description = "The poll's id"), InvitesFormat),
     request_body = InvitesBody,
     security(("session" = [])),
     responses(
-        (status = 201, description = "The new codes, shown once (JSON; with ?format=csv a CSV, with ?format=sheet a printable page of QR codes)", body = NewInvites),
+        (status = 201, description = "The new codes, shown once (JSON; with ?format=csv a CSV, with ?format=sheet a printable page of QR codes)", content(
+            (NewInvites = "application/json"),
+            (String = "text/csv"),
+            (String = "text/html")
+        )),
         (status = 400, response = crate::http::responses::BadRequest),
         (status = 401, response = crate::http::responses::Unauthorized),
         (status = 403, response = crate::http::responses::Forbidden),
@@ -69,20 +89,22 @@ pub async fn create(
     user: AdminWriter,
     path: web::Path<i64>,
     q: web::Query<InvitesFormat>,
-    body: web::Json<InvitesBody>,
+    body: web::Json<crate::http::Object<InvitesBody>>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let entry = entry(&state, *path)?;
-    if !(1..=MAX_INVITES_PER_CALL).contains(&body.count) {
-        return Err(ApiError::InviteCount);
+    let format = q.format.unwrap_or(Format::Json);
+    let most = if matches!(format, Format::Sheet) { MAX_INVITES_PER_SHEET } else { MAX_INVITES_PER_CALL };
+    if !(1..=most).contains(&body.0.0.count) {
+        return Err(ApiError::InviteCount(most));
     }
-    let codes: Vec<String> = (0..body.count).map(|_| new_code()).collect();
+    let codes: Vec<String> = (0..body.0.0.count).map(|_| new_code()).collect();
     let hashes: Vec<[u8; 32]> =
         codes.iter().map(|c| state.server_key.voter_hash(VoterKind::Invite, &normalize_invite(c))).collect();
     mutation::create_invites(&state.db, entry.def.id, &hashes, &user.0.username).await.map_err(ApiError::from)?;
     let base = format!("/p/{}", entry.def.slug);
-    Ok(match q.format.as_deref() {
-        Some("csv") => {
+    Ok(match format {
+        Format::Csv => {
             let mut out = String::from("code,link\r\n");
             for c in &codes {
                 out.push_str(&format!("{c},{base}?invite={c}\r\n"));
@@ -96,11 +118,19 @@ pub async fn create(
                 .insert_header((header::CACHE_CONTROL, "no-store"))
                 .body(out)
         }
-        Some("sheet") => HttpResponse::Created()
-            .content_type("text/html; charset=utf-8")
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .body(sheet(&entry.def.title, &base, &codes)),
-        _ => HttpResponse::Created().insert_header((header::CACHE_CONTROL, "no-store")).json(NewInvites { codes }),
+        Format::Sheet => {
+            // Drawing the QR codes is CPU work: off the HTTP worker.
+            let title = entry.def.title.clone();
+            let page =
+                web::block(move || sheet(&title, &base, &codes)).await.map_err(|e| ApiError::Internal(e.into()))?;
+            HttpResponse::Created()
+                .content_type("text/html; charset=utf-8")
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .body(page)
+        }
+        Format::Json => {
+            HttpResponse::Created().insert_header((header::CACHE_CONTROL, "no-store")).json(NewInvites { codes })
+        }
     })
 }
 
@@ -138,6 +168,7 @@ fn sheet(title: &str, base: &str, codes: &[String]) -> String {
 #[utoipa::path(
     get,
     path = "/api/admin/polls/{id}/invites",
+    operation_id = "invite_stats",
     tag = "admin",
     params(("id" = i64, Path, description = "The poll's id")),
     security(("session" = [])),

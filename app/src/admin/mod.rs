@@ -26,7 +26,7 @@ mod throttle;
 mod totp;
 
 pub use account::reset_admin;
-pub use auth::{AdminUser, MIN_PASSWORD_CHARS, current_admin, hash_password};
+pub use auth::{AdminUser, check_new_password, current_admin, hash_password};
 pub use throttle::WINDOW as LOGIN_THROTTLE_WINDOW;
 /// The one-time code of a two-step login secret at a Unix time (for tests
 /// and tools).

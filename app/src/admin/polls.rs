@@ -16,17 +16,25 @@ use crate::state::AppState;
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OptionBody {
+    /// 1-200 characters, not only spaces; unique in the poll (ignoring case).
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     label: String,
+    /// An http(s) URL or a path, without spaces, `"` or `<`.
     #[serde(default)]
+    #[schema(max_length = 2000, pattern = r#"^(https?://|/)[^\s"<]*$"#)]
     image_url: Option<String>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TrackBody {
+    /// 1-32 of a-z, 0-9, `_` and `-` (any case); unique in the poll.
+    #[schema(pattern = r"^[A-Za-z0-9_-]{1,32}$")]
     name: String,
     dedupe: Dedupe,
-    #[serde(default = "default_weight")]
+    /// 1 to 1000 (default 1).
+    #[serde(default = "default_weight", deserialize_with = "api::whole::deserialize")]
+    #[schema(minimum = 1, maximum = 1000)]
     weight: i32,
 }
 
@@ -37,12 +45,19 @@ fn default_weight() -> i32 {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreatePollBody {
+    /// 1-64 of a-z, 0-9 and `-`, not starting with `-`.
+    #[schema(pattern = r"^[a-z0-9][a-z0-9-]{0,63}$")]
     slug: String,
+    /// 1-200 characters, not only spaces.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     title: String,
     #[serde(default)]
+    #[schema(max_length = 4000)]
     description: String,
+    #[schema(min_items = 2, max_items = 50)]
     options: Vec<OptionBody>,
     #[serde(default)]
+    #[schema(min_items = 1, max_items = 2)]
     tracks: Option<Vec<TrackBody>>,
     #[serde(default)]
     opens_at: Option<DateTime<Utc>>,
@@ -61,7 +76,11 @@ pub struct CreatePollBody {
     /// Where each committed batch is POSTed, signed with a key shown once
     /// in this answer (`webhook_secret`).
     #[serde(default)]
+    #[schema(max_length = 2000, pattern = r"^https?://\S*$")]
     webhook_url: Option<String>,
+    /// Whether a recorded vote's answer carries a receipt (default true).
+    #[serde(default)]
+    receipts: Option<bool>,
 }
 
 /// Tells "absent" (`None`) from "null" (`Some(None)`).
@@ -73,12 +92,16 @@ fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Opti
 #[serde(deny_unknown_fields)]
 pub struct PatchPollBody {
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     title: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 4000)]
     description: Option<String>,
     #[serde(default)]
+    #[schema(min_items = 2, max_items = 50)]
     options: Option<Vec<OptionBody>>,
     #[serde(default)]
+    #[schema(min_items = 1, max_items = 2)]
     tracks: Option<Vec<TrackBody>>,
     /// `null` removes the opening time.
     #[serde(default, deserialize_with = "nullable")]
@@ -100,11 +123,14 @@ pub struct PatchPollBody {
     pow: Option<Pow>,
     /// `null` stops the export. A new URL gets a new signing key.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2000, pattern = r"^https?://\S*$")]
     webhook_url: Option<Option<String>>,
     /// `true`: a new signing key for the webhook, shown once in the answer.
     #[serde(default)]
     rotate_webhook_secret: bool,
+    /// Receipts on or off; only before the poll opens.
+    #[serde(default)]
+    receipts: Option<bool>,
 }
 
 fn options(body: Vec<OptionBody>) -> Result<Vec<NewOption>, ApiError> {
@@ -146,6 +172,7 @@ impl TryFrom<CreatePollBody> for NewPoll {
                 .transpose()
                 .map_err(ApiError::InvalidBody)?,
             webhook_secret: b.webhook_url.as_ref().map(|_| crate::export::new_signing_secret()),
+            receipts: b.receipts.unwrap_or(true),
         })
     }
 }
@@ -177,6 +204,7 @@ impl TryFrom<PatchPollBody> for PollPatch {
             },
             // Decided by `update`, which knows the current webhook.
             webhook_secret: None,
+            receipts: b.receipts,
         })
     }
 }
@@ -240,6 +268,7 @@ pub fn entry(state: &AppState, id: i64) -> Result<PollEntry, ApiError> {
 #[utoipa::path(
     get,
     path = "/api/admin/polls",
+    operation_id = "list_polls",
     tag = "admin",
     security(("session" = [])),
     responses(
@@ -255,6 +284,7 @@ pub async fn list(_user: AdminUser, state: web::Data<AppState>) -> HttpResponse 
 #[utoipa::path(
     post,
     path = "/api/admin/polls",
+    operation_id = "create_poll",
     tag = "admin",
     request_body = CreatePollBody,
     security(("session" = [])),
@@ -271,10 +301,10 @@ pub async fn list(_user: AdminUser, state: web::Data<AppState>) -> HttpResponse 
 )]
 pub async fn create(
     user: AdminWriter,
-    body: web::Json<CreatePollBody>,
+    body: web::Json<crate::http::Object<CreatePollBody>>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let new = NewPoll::try_from(body.into_inner())?;
+    let new = NewPoll::try_from(body.into_inner().0)?;
     let id = mutation::create_poll(&state.db, &new, &user.0.username).await?;
     reloaded(&state, id, actix_web::http::StatusCode::CREATED, new.webhook_secret).await
 }
@@ -282,6 +312,7 @@ pub async fn create(
 #[utoipa::path(
     get,
     path = "/api/admin/polls/{id}",
+    operation_id = "get_admin_poll",
     tag = "admin",
     params(("id" = i64, Path, description = "The poll's id")),
     security(("session" = [])),
@@ -298,6 +329,7 @@ pub async fn get(_user: AdminUser, path: web::Path<i64>, state: web::Data<AppSta
 #[utoipa::path(
     patch,
     path = "/api/admin/polls/{id}",
+    operation_id = "update_poll",
     tag = "admin",
     params(("id" = i64, Path, description = "The poll's id")),
     request_body = PatchPollBody,
@@ -315,10 +347,10 @@ pub async fn get(_user: AdminUser, path: web::Path<i64>, state: web::Data<AppSta
 pub async fn update(
     user: AdminWriter,
     path: web::Path<i64>,
-    body: web::Json<PatchPollBody>,
+    body: web::Json<crate::http::Object<PatchPollBody>>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
+    let body = body.into_inner().0;
     let rotate = body.rotate_webhook_secret;
     let mut patch = PollPatch::try_from(body)?;
     let current = entry(&state, *path)?.def.webhook_url.clone();
@@ -339,6 +371,7 @@ pub async fn update(
 #[utoipa::path(
     delete,
     path = "/api/admin/polls/{id}",
+    operation_id = "delete_poll",
     tag = "admin",
     params(("id" = i64, Path, description = "The poll's id")),
     security(("session" = [])),
@@ -363,6 +396,7 @@ pub async fn delete(
 #[utoipa::path(
     post,
     path = "/api/admin/polls/{id}/open",
+    operation_id = "open_poll",
     tag = "admin",
     params(("id" = i64, Path, description = "The poll's id")),
     security(("session" = [])),
@@ -386,6 +420,7 @@ pub async fn open(
 #[utoipa::path(
     post,
     path = "/api/admin/polls/{id}/close",
+    operation_id = "close_poll",
     tag = "admin",
     params(("id" = i64, Path, description = "The poll's id")),
     security(("session" = [])),

@@ -17,6 +17,7 @@ use crate::state::AppState;
 #[utoipa::path(
     get,
     path = "/api/admin/polls/{id}/timeseries",
+    operation_id = "admin_timeseries",
     tag = "admin",
     params(("id" = i64, Path, description = "The poll's id")),
     security(("session" = [])),
@@ -47,6 +48,7 @@ fn csv_field(s: &str) -> String {
 #[utoipa::path(
     get,
     path = "/api/admin/polls/{id}/export.csv",
+    operation_id = "export_csv",
     tag = "admin",
     params(("id" = i64, Path, description = "The poll's id")),
     security(("session" = [])),

@@ -39,10 +39,10 @@ pub struct LoginBody {
 )]
 pub async fn login(
     req: HttpRequest,
-    body: web::Json<LoginBody>,
+    body: web::Json<crate::http::Object<LoginBody>>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let LoginBody { username, password, totp: code } = body.into_inner();
+    let LoginBody { username, password, totp: code } = body.into_inner().0;
     let now = Utc::now();
     let keys = throttle::Keys::new(crate::http::client_ip(&req, state.client_ip_header.as_ref()), &username);
     keys.check(&state.db, now).await?;

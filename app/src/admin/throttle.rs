@@ -60,8 +60,7 @@ impl Keys {
     /// Counts a failure; the failure that uses up a window is audited.
     pub async fn fail(&self, db: &DatabaseConnection, now: DateTime<Utc>, username: &str) -> Result<(), ApiError> {
         metrics::counter!("urna_login_failures_total").increment(1);
-        accounts::record_login_failure(db, &self.keys, now, now - WINDOW).await?;
-        let rows = accounts::login_failures(db, &self.keys, now - WINDOW).await?;
+        let rows = accounts::record_login_failure(db, &self.keys, now, now - WINDOW).await?;
         if rows.iter().any(|r| r.failures == MAX_FAILURES) {
             let shown: String = username.chars().take(64).collect();
             mutation::append_audit(

@@ -232,13 +232,14 @@ pub async fn login_failures(
 }
 
 /// Counts one failed login against each key: a key whose window started
-/// before `cut` starts a new one at `now`.
+/// before `cut` starts a new one at `now`. Returns the keys' rows as they
+/// now stand.
 pub async fn record_login_failure(
     db: &impl ConnectionTrait,
     keys: &[String],
     now: DateTime<Utc>,
     cut: DateTime<Utc>,
-) -> Result<(), DbErr> {
+) -> Result<Vec<login_throttle::Model>, DbErr> {
     login_throttle::Entity::delete_many()
         .filter(login_throttle::Column::Key.is_in(keys.iter().cloned()))
         .filter(login_throttle::Column::WindowStart.lte(cut))
@@ -258,9 +259,8 @@ pub async fn record_login_failure(
                 )
                 .to_owned(),
         )
-        .exec(db)
+        .exec_with_returning(db)
         .await
-        .map(|_| ())
 }
 
 pub async fn clear_login_failures(db: &impl ConnectionTrait, keys: &[String]) -> Result<(), DbErr> {

@@ -9,7 +9,9 @@
 //! - `mutation`: admin-side writes (polls, status changes, new admins).
 //! - `accounts`: admin sessions, passwords, two-step login, failed logins.
 //! - `webhook`: leases and cursors of the webhook export.
+//! - `ledger`: the public ledger's chain entries.
 pub mod accounts;
+pub mod ledger;
 pub mod mutation;
 pub mod query;
 pub mod webhook;
@@ -91,5 +93,7 @@ impl Sql {
 
 /// True when the database is reachable (for `/readyz`).
 pub async fn ping(db: &DatabaseConnection) -> bool {
-    db.execute_unprepared("SELECT 1").await.is_ok()
+    // While the database is away the pool keeps trying to connect until its
+    // acquire timeout; a health check answers sooner than that.
+    matches!(tokio::time::timeout(Duration::from_secs(1), db.execute_unprepared("SELECT 1")).await, Ok(Ok(_)))
 }

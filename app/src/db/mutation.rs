@@ -147,6 +147,7 @@ pub async fn create_poll(db: &DatabaseConnection, new: &NewPoll, actor: &str) ->
         version: Set(0),
         webhook_url: Set(new.webhook_url.clone()),
         webhook_secret: Set(new.webhook_secret.clone()),
+        receipts: Set(new.receipts),
         ..Default::default()
     }
     .insert(&txn)
@@ -176,7 +177,9 @@ pub async fn update_poll(
     let txn = db.begin().await?;
     let current = query::poll_by_id(&txn, id).await?.ok_or(MutationError::NotFound(id))?;
     let structural = patch.options.is_some() || patch.tracks.is_some();
-    if structural && matches!(current.status, PollStatus::Open | PollStatus::Closed) {
+    // Receipts too: a chain whose batches changed kind halfway would prove
+    // less than it seems to.
+    if (structural || patch.receipts.is_some()) && matches!(current.status, PollStatus::Open | PollStatus::Closed) {
         return Err(MutationError::BallotLocked);
     }
     if current.status == PollStatus::Closed && (patch.opens_at.is_some() || patch.closes_at.is_some()) {
@@ -215,6 +218,9 @@ pub async fn update_poll(
     }
     if let Some(w) = &patch.webhook_secret {
         am.webhook_secret = Set(w.clone());
+    }
+    if let Some(r) = patch.receipts {
+        am.receipts = Set(r);
     }
     am.opens_at = Set(opens_at);
     am.closes_at = Set(closes_at);
@@ -267,6 +273,7 @@ fn patch_detail(p: &PollPatch) -> serde_json::Value {
     note(p.pow.is_some(), "pow");
     note(p.webhook_url.is_some(), "webhook_url");
     note(matches!(p.webhook_secret, Some(Some(_))), "webhook_secret");
+    note(p.receipts.is_some(), "receipts");
     serde_json::json!({ "fields": fields })
 }
 

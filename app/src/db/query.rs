@@ -43,6 +43,7 @@ fn poll_def(p: polls::Model, options: Vec<poll_options::Model>, tracks: Vec<trac
         updated_at: p.updated_at,
         version: p.version,
         webhook_url: p.webhook_url,
+        receipts: p.receipts,
         options,
         tracks: defs,
     })

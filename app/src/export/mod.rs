@@ -9,5 +9,6 @@ mod client;
 mod signing;
 mod webhook;
 
+pub use client::build as https_client;
 pub use signing::new_signing_secret;
 pub use webhook::Exporter;

@@ -33,6 +33,7 @@ use super::responses;
         (name = "votes", description = "The write path"),
         (name = "polls", description = "Polls as the public sees them"),
         (name = "results", description = "Live results, from memory"),
+        (name = "ledger", description = "The public ledger: hash chains of committed batches, for receipts and `urna verify`"),
         (name = "admin", description = "Session cookie after login; state changes also need X-CSRF-Token"),
         (name = "operations", description = "Health and metrics"),
         (name = "pages", description = "Helpers of the web UI's pages"),
@@ -46,11 +47,16 @@ pub fn document() -> utoipa::openapi::OpenApi {
     for part in [
         crate::vote::Api::openapi(),
         crate::read::Api::openapi(),
+        crate::verify::Api::openapi(),
         crate::admin::Api::openapi(),
         crate::ops::Api::openapi(),
         crate::web::Api::openapi(),
     ] {
         doc.merge(part);
+    }
+    // Over every room's paths, so after the merge.
+    for m in [&BodyRefusals as &dyn Modify, &EventStreams, &Links] {
+        m.modify(&mut doc);
     }
     doc
 }
@@ -63,6 +69,114 @@ impl Modify for SessionCookie {
         let components = openapi.components.get_or_insert_with(Default::default);
         components
             .add_security_scheme("session", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("urna_session"))));
+    }
+}
+
+/// Every operation that reads a body can refuse it before its handler
+/// runs: unreadable (`400`), too large (`413`), not JSON (`415`). The
+/// handlers list what they decide; this adds what the extractors do.
+struct BodyRefusals;
+
+impl Modify for BodyRefusals {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{Ref, RefOr};
+        for item in openapi.paths.paths.values_mut() {
+            for op in
+                [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete].into_iter().flatten()
+            {
+                if op.request_body.is_none() {
+                    continue;
+                }
+                for (code, component) in
+                    [("400", "BadRequest"), ("413", "PayloadTooLarge"), ("415", "UnsupportedMediaType")]
+                {
+                    op.responses
+                        .responses
+                        .entry(code.to_owned())
+                        .or_insert_with(|| RefOr::Ref(Ref::new(format!("#/components/responses/{component}"))));
+                }
+            }
+        }
+    }
+}
+
+/// An event stream's schema describes one event (OpenAPI 3.1): `event`
+/// names it and `data` holds the JSON the handler documented.
+struct EventStreams;
+
+impl Modify for EventStreams {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::RefOr;
+        use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
+        for item in openapi.paths.paths.values_mut() {
+            let Some(op) = item.get.as_mut() else { continue };
+            for response in op.responses.responses.values_mut() {
+                let RefOr::T(response) = response else { continue };
+                let Some(RefOr::T(content)) = response.content.get_mut("text/event-stream") else { continue };
+                let Some(data) = content.schema.take() else { continue };
+                let mut data_field = Object::with_type(Type::String);
+                data_field.content_media_type = "application/json".into();
+                data_field.content_schema = Some(Box::new(data));
+                let event = ObjectBuilder::new()
+                    .schema_type(Type::Object)
+                    .property("event", ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["results"])))
+                    .required("event")
+                    .property("data", data_field)
+                    .required("data")
+                    .property("id", ObjectBuilder::new().schema_type(Type::String))
+                    .property("retry", ObjectBuilder::new().schema_type(Type::Integer))
+                    .build();
+                content.schema = Some(RefOr::T(event.into()));
+            }
+        }
+    }
+}
+
+/// Where an answer leads: a created poll's id to everything done to it, an
+/// opened poll's slug to voting and reading it, a chain's shard to its
+/// entries. A client (and schemathesis's stateful phase) follows these.
+struct Links;
+
+/// `(operation, status, link name, target operation, parameter, where from)`.
+const LINKS: &[(&str, &str, &str, &str, &str, &str)] = &[
+    ("create_poll", "201", "GetPoll", "get_admin_poll", "id", "$response.body#/id"),
+    ("create_poll", "201", "UpdatePoll", "update_poll", "id", "$response.body#/id"),
+    ("create_poll", "201", "OpenPoll", "open_poll", "id", "$response.body#/id"),
+    ("create_poll", "201", "ClosePoll", "close_poll", "id", "$response.body#/id"),
+    ("create_poll", "201", "DeletePoll", "delete_poll", "id", "$response.body#/id"),
+    ("create_poll", "201", "CreateInvites", "create_invites", "id", "$response.body#/id"),
+    ("create_poll", "201", "InviteStats", "invite_stats", "id", "$response.body#/id"),
+    ("create_poll", "201", "ExportCsv", "export_csv", "id", "$response.body#/id"),
+    ("open_poll", "200", "Vote", "cast_vote", "slug", "$response.body#/slug"),
+    ("open_poll", "200", "PublicPoll", "get_poll", "slug", "$response.body#/slug"),
+    ("open_poll", "200", "Results", "get_results", "slug", "$response.body#/slug"),
+    ("open_poll", "200", "Challenge", "get_challenge", "slug", "$response.body#/slug"),
+    ("open_poll", "200", "LedgerHeads", "get_heads", "slug", "$response.body#/slug"),
+    ("open_poll", "200", "ClosePoll", "close_poll", "id", "$response.body#/id"),
+    ("close_poll", "200", "LedgerHeads", "get_heads", "slug", "$response.body#/slug"),
+    ("get_heads", "200", "Ledger", "get_ledger", "shard", "$response.body#/heads/0/shard"),
+];
+
+impl Modify for Links {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::RefOr;
+        use utoipa::openapi::link::LinkBuilder;
+        for item in openapi.paths.paths.values_mut() {
+            for op in
+                [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete].into_iter().flatten()
+            {
+                let Some(id) = op.operation_id.clone() else { continue };
+                for (_, status, name, target, param, from) in LINKS.iter().filter(|l| l.0 == id) {
+                    let Some(RefOr::T(response)) = op.responses.responses.get_mut(*status) else { continue };
+                    let mut link = LinkBuilder::new().operation_id(*target).parameter(*param, *from);
+                    // The ledger's slug is the one the heads came from.
+                    if *target == "get_ledger" {
+                        link = link.parameter("slug", "$request.path.slug");
+                    }
+                    response.links.insert((*name).to_owned(), RefOr::T(link.build()));
+                }
+            }
+        }
     }
 }
 

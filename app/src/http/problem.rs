@@ -89,7 +89,7 @@ pub enum ApiError {
     SlugTaken,
     #[error("an admin with this username already exists")]
     UsernameTaken,
-    #[error("options and tracks can only change before the poll opens")]
+    #[error("options, tracks and receipts can only change before the poll opens")]
     BallotLocked,
     #[error("a closed poll's schedule cannot change")]
     ScheduleLocked,
@@ -120,9 +120,10 @@ pub enum ApiError {
     TrackRequired(usize),
     #[error("this Idempotency-Key was used with another request")]
     IdempotencyKeyReused,
-    /// An invite batch asks for too few or too many codes.
-    #[error("count must be 1 to 100000")]
-    InviteCount,
+    /// An invite batch asks for too few or too many codes (the most for
+    /// this format).
+    #[error("count must be 1 to {0} for this format")]
+    InviteCount(u32),
     #[error("a password needs at least {0} characters")]
     PasswordTooShort(usize),
     /// Enabling two-step login with a code that does not match.
@@ -144,6 +145,10 @@ pub enum ApiError {
     Overloaded,
     #[error("the vote could not be stored; it was not counted, retry")]
     VoteNotStored,
+    #[error(
+        "the database went away while committing this vote: it may or may not be counted; retry with the same Idempotency-Key to learn which"
+    )]
+    VoteOutcomeUnknown,
     #[error("storage is unavailable, retry shortly")]
     StorageUnavailable,
     #[error("too many logins are being checked at once; retry shortly")]
@@ -173,7 +178,7 @@ impl ApiError {
             PowInvalid(_) => "pow-invalid",
             PowReused => "pow-reused",
             IdempotencyKeyReused => "idempotency-key-reused",
-            InviteCount => "invite-count",
+            InviteCount(_) => "invite-count",
             PowNotRequired => "pow-not-required",
             NotLoggedIn => "not-logged-in",
             LoginFailed => "login-failed",
@@ -216,6 +221,7 @@ impl ApiError {
             Draining => "draining",
             Overloaded => "overloaded",
             VoteNotStored => "vote-not-stored",
+            VoteOutcomeUnknown => "vote-outcome-unknown",
             StorageUnavailable => "storage-unavailable",
             Internal(_) => "internal",
         }
@@ -284,10 +290,12 @@ impl ResponseError for ApiError {
             | TotpNotSetUp => StatusCode::CONFLICT,
             PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            InvalidBody(_) | TrackRequired(_) | IdempotencyKeyReused | InviteCount | PasswordTooShort(_)
+            InvalidBody(_) | TrackRequired(_) | IdempotencyKeyReused | InviteCount(_) | PasswordTooShort(_)
             | TotpCodeWrong => StatusCode::UNPROCESSABLE_ENTITY,
             RateLimited(..) | LoginThrottled(_) => StatusCode::TOO_MANY_REQUESTS,
-            Draining | Overloaded | VoteNotStored | StorageUnavailable | LoginBusy => StatusCode::SERVICE_UNAVAILABLE,
+            Draining | Overloaded | VoteNotStored | VoteOutcomeUnknown | StorageUnavailable | LoginBusy => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -397,7 +405,7 @@ pub mod responses {
     response!(TooManyRequests, "`rate-limited` or `login-throttled`", "Retry-After" => "Seconds to wait before retrying");
     response!(
         Unavailable,
-        "Try again shortly: `draining`, `overloaded`, `vote-not-stored`, `storage-unavailable` or `login-busy`",
+        "Try again shortly: `draining`, `overloaded`, `vote-not-stored`, `vote-outcome-unknown` (retry with the same Idempotency-Key), `storage-unavailable` or `login-busy`",
         "Retry-After" => "Seconds to wait before retrying"
     );
 }

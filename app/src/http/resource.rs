@@ -77,3 +77,25 @@ pub fn resource(path: &'static str) -> actix_web::Resource {
     }
     web::resource(path).default_service(web::to(method_not_allowed))
 }
+
+/// A JSON body that must be an object. serde reads a struct from a JSON
+/// array too (`[2]` as `{"option_id": 2}`), which no client means and the
+/// OpenAPI document does not allow; handlers take `web::Json<Object<T>>`,
+/// which reads `T` from a JSON object only, in the same single pass.
+pub struct Object<T>(pub T);
+
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Object<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Only<T>(std::marker::PhantomData<T>);
+        impl<'de, T: serde::Deserialize<'de>> serde::de::Visitor<'de> for Only<T> {
+            type Value = T;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        d.deserialize_map(Only(std::marker::PhantomData)).map(Object)
+    }
+}

@@ -20,6 +20,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(crate::vote::routes)
         .configure(crate::ops::routes)
         .configure(crate::read::routes)
+        .configure(crate::verify::routes)
         .configure(crate::admin::routes)
         .service(super::openapi::browser())
         .default_service(web::to(not_found));

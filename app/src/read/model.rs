@@ -155,6 +155,7 @@ mod tests {
             updated_at: now,
             version: 0,
             webhook_url: None,
+            receipts: false,
             options: vec![
                 OptionDef { id: 10, label: "A".into(), image_url: None, position: 0 },
                 OptionDef { id: 11, label: "B".into(), image_url: None, position: 1 },

@@ -23,6 +23,7 @@ pub fn poll_view(def: &PollDef, now: DateTime<Utc>) -> api::Poll {
         opens_at: def.opens_at,
         closes_at: def.closes_at,
         closed_at: def.closed_at,
+        receipts: def.receipts,
         options: def.options.clone(),
         tracks: def.tracks.clone(),
     }

@@ -26,13 +26,14 @@ use crate::state::AppState;
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum TrackRef {
-    Id(i64),
+    Id(#[serde(deserialize_with = "api::whole::deserialize")] i64),
     Name(String),
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VoteBody {
+    #[serde(deserialize_with = "api::whole::deserialize")]
     pub option_id: i64,
     #[serde(default)]
     pub track: Option<TrackRef>,
@@ -228,10 +229,10 @@ pub async fn get_challenge(path: web::Path<String>, state: web::Data<AppState>) 
 pub async fn cast_vote(
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Json<VoteBody>,
+    body: web::Json<crate::http::Object<VoteBody>>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    cast(&req, &path, body.into_inner(), &state).await
+    cast(&req, &path, body.into_inner().0, &state).await
 }
 
 /// Casts one vote and counts it in the votes metric: the JSON route and the
@@ -310,6 +311,7 @@ async fn vote(req: &HttpRequest, slug: &str, body: VoteBody, state: &AppState) -
         poll: Cow::Borrowed(&def.slug),
         option_id: body.option_id,
         track: Cow::Borrowed(&track.name),
+        receipt: None,
     };
     let success = if fast { VoteStatus::Accepted } else { VoteStatus::Recorded };
     let idem = idem_key.map(|key| {
@@ -321,16 +323,20 @@ async fn vote(req: &HttpRequest, slug: &str, body: VoteBody, state: &AppState) -
             body: serde_json::to_string(&answer(success)).unwrap_or_default(),
         })
     });
-    let vote = BatchVote { option_id: body.option_id, track_id: track.id, voter, pow, invite, idem };
+    let vote = BatchVote { option_id: body.option_id, track_id: track.id, voter, pow, invite, idem, nonce: [0; 16] };
     coalesce::submit(&state.registry, &entry, vote, tx);
     let Some(rx) = rx else {
         return Ok(HttpResponse::Accepted().json(answer(VoteStatus::Accepted)));
     };
     match rx.await {
-        Ok(VoteOutcome::Recorded) => Ok(HttpResponse::Ok().json(answer(VoteStatus::Recorded))),
+        Ok(VoteOutcome::Recorded(leaf)) => Ok(HttpResponse::Ok().json(VoteAnswer {
+            receipt: leaf.map(|l| l.receipt(&def.slug, body.option_id, track.id)),
+            ..answer(VoteStatus::Recorded)
+        })),
         Ok(VoteOutcome::Duplicate) => Err(ApiError::AlreadyVoted),
         Ok(VoteOutcome::Refused(r)) => refusal(r),
         Ok(VoteOutcome::NotOpen(phase)) => Err(phase_error(phase, def)),
+        Ok(VoteOutcome::Unknown) => Err(ApiError::VoteOutcomeUnknown),
         Ok(VoteOutcome::Unavailable) | Err(_) => Err(ApiError::VoteNotStored),
     }
 }

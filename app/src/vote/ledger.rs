@@ -9,12 +9,15 @@
 //! spent once, a one-per-voter mark is inserted once; the votes left add
 //! their deltas to this instance's counter rows (`… RETURNING` the new shard
 //! totals), each new client key stores its answer, and the ledger row is
-//! written. Every one of these is a row in the same transaction, so it holds
-//! across instances and crashes.
+//! written with its entry in the poll and shard's hash chain (the Merkle
+//! root of the counted votes, the deltas, the link to the entry before:
+//! `api::ledger`). Every one of these is a row in the same transaction, so
+//! it holds across instances and crashes.
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use api::ledger::{self as chain, Delta, Hash, Tree};
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, TransactionTrait};
 use serde::{Deserialize, Serialize};
@@ -61,12 +64,19 @@ pub struct BatchVote {
     /// The client's `Idempotency-Key`, with the answer this vote gets if it
     /// is recorded.
     pub idem: Option<Arc<IdemRequest>>,
+    /// The random nonce of its leaf in the batch's Merkle tree, drawn when
+    /// the batch forms (so that every retry builds the same tree).
+    pub nonce: [u8; 16],
 }
 
 impl BatchVote {
     /// A vote with no credential, challenge or key.
     pub fn plain(option_id: i64, track_id: i64) -> Self {
-        Self { option_id, track_id, voter: None, pow: None, invite: None, idem: None }
+        Self { option_id, track_id, voter: None, pow: None, invite: None, idem: None, nonce: [0; 16] }
+    }
+
+    fn leaf(&self) -> Hash {
+        chain::leaf_hash(&self.nonce, self.option_id, self.track_id)
     }
 }
 
@@ -144,10 +154,23 @@ pub struct Outcome {
     pub deltas: Vec<(i64, i64, i64)>,
 }
 
+/// A committed batch's Merkle tree, for its votes' receipts.
+#[derive(Debug, PartialEq, Eq)]
+pub struct BatchTree {
+    pub shard: String,
+    /// The batch's entry in its chain.
+    pub seq: i64,
+    /// Over the counted votes, in batch order.
+    pub tree: Tree,
+}
+
 /// A batch that is durably in the database.
 #[derive(Clone, Debug)]
 pub struct Committed {
     pub outcome: Outcome,
+    /// For a poll with receipts: the tree whose leaves are the counted
+    /// votes, in batch order.
+    pub tree: Option<Arc<BatchTree>>,
     /// This shard's new totals for the counters the batch touched.
     pub shard_totals: Vec<(i64, i64, i64)>,
     pub committed_at: DateTime<Utc>,
@@ -163,6 +186,10 @@ pub enum CommitError {
     NotOpen(Phase),
     #[error(transparent)]
     Db(#[from] DbErr),
+    /// COMMIT failed: it may have landed. A retry with the same key finds
+    /// out; if none can run, the votes' outcome is unknown.
+    #[error("commit outcome unknown: {0}")]
+    Ambiguous(DbErr),
     #[error("injected fault: {0}")]
     Injected(&'static str),
 }
@@ -185,19 +212,41 @@ impl Faults {
 struct PollCheck {
     phase: Phase,
     now: DateTime<Utc>,
-    prior: Option<String>,
+    receipts: bool,
+    /// This batch's row, when an earlier attempt committed it.
+    prior: Option<Prior>,
+    /// The chain's last entry: its `seq` and `entry_hash`.
+    head: Option<(i64, Vec<u8>)>,
 }
 
-async fn check_poll(txn: &impl ConnectionTrait, poll_id: i64, idem_key: &str) -> Result<Option<PollCheck>, DbErr> {
+/// What an earlier attempt of this batch stored.
+struct Prior {
+    outcome: String,
+    seq: Option<i64>,
+    root: Option<Vec<u8>>,
+}
+
+async fn check_poll(txn: &impl ConnectionTrait, key: &BatchKey, idem_key: &str) -> Result<Option<PollCheck>, DbErr> {
     let backend = txn.get_database_backend();
     let mut sql = Sql::new(backend);
     let pg = backend == DbBackend::Postgres;
-    sql.push("SELECT p.status, p.opens_at, p.closes_at, ")
-        .push(if pg { "now() AS db_now, " } else { "" })
-        .push("(SELECT b.outcome FROM batches b WHERE b.idem_key = ")
+    // The chain's head, by the unique index (poll, shard, chain_seq).
+    let head = |sql: &mut Sql, column: &str| {
+        sql.push("(SELECT h.")
+            .push(column)
+            .push(" FROM batches h WHERE h.poll_id = p.id AND h.shard = ")
+            .bind(key.shard.as_str())
+            .push(" AND h.chain_seq IS NOT NULL ORDER BY h.chain_seq DESC LIMIT 1) AS head_")
+            .push(column)
+            .push(", ");
+    };
+    sql.push("SELECT p.status, p.opens_at, p.closes_at, p.receipts, ").push(if pg { "now() AS db_now, " } else { "" });
+    head(&mut sql, "chain_seq");
+    head(&mut sql, "entry_hash");
+    sql.push("b.outcome, b.chain_seq, b.root FROM polls p LEFT JOIN batches b ON b.idem_key = ")
         .bind(idem_key)
-        .push(") AS prior FROM polls p WHERE p.id = ")
-        .bind(poll_id)
+        .push(" WHERE p.id = ")
+        .bind(key.poll_id)
         .push(if pg { " FOR SHARE OF p" } else { "" });
     let Some(row) = txn.query_one_raw(sql.build()).await? else {
         return Ok(None);
@@ -207,7 +256,21 @@ async fn check_poll(txn: &impl ConnectionTrait, poll_id: i64, idem_key: &str) ->
     let opens_at: Option<DateTime<Utc>> = row.try_get("", "opens_at")?;
     let closes_at: Option<DateTime<Utc>> = row.try_get("", "closes_at")?;
     let now: DateTime<Utc> = if pg { row.try_get("", "db_now")? } else { Utc::now() };
-    Ok(Some(PollCheck { phase: phase_of(status, opens_at, closes_at, now), now, prior: row.try_get("", "prior")? }))
+    let outcome: Option<String> = row.try_get("", "outcome")?;
+    let head_seq: Option<i64> = row.try_get("", "head_chain_seq")?;
+    let head_hash: Option<Vec<u8>> = row.try_get("", "head_entry_hash")?;
+    Ok(Some(PollCheck {
+        phase: phase_of(status, opens_at, closes_at, now),
+        now,
+        receipts: row.try_get("", "receipts")?,
+        prior: match outcome {
+            Some(outcome) => {
+                Some(Prior { outcome, seq: row.try_get("", "chain_seq")?, root: row.try_get("", "root")? })
+            }
+            None => None,
+        },
+        head: head_seq.zip(head_hash),
+    }))
 }
 
 async fn shard_totals(txn: &impl ConnectionTrait, poll_id: i64, shard: &str) -> Result<Vec<(i64, i64, i64)>, DbErr> {
@@ -441,7 +504,7 @@ async fn spend_pow(
 async fn store_client_keys(
     txn: &impl ConnectionTrait,
     poll_id: i64,
-    answers: &[(&IdemRequest, u16, String)],
+    answers: &[(&IdemRequest, u16, &str)],
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     for chunk in chunked(txn, answers) {
@@ -473,7 +536,7 @@ async fn store_client_keys(
                     .push(", ")
                     .bind(i32::from(*status))
                     .push(", ")
-                    .bind(answer.as_str())
+                    .bind(*answer)
                     .push(", ")
                     .bind(now)
                     .push(")");
@@ -484,13 +547,25 @@ async fn store_client_keys(
     Ok(())
 }
 
+/// What [`decide`] settled: duplicates, refusals, and the answers the
+/// votes' new client keys store (position, status, body), which the caller
+/// completes with receipts and stores.
+struct Decided {
+    rejected: Vec<u32>,
+    refused: Vec<(u32, Refusal)>,
+    answers: Vec<(u32, u16, String)>,
+    /// Votes that repeat an earlier key of the batch: (position, the
+    /// position whose answer they get).
+    follows: Vec<(u32, u32)>,
+}
+
 /// Decides every vote of the batch: which count, which are refused and why.
 async fn decide(
     txn: &impl ConnectionTrait,
     poll_id: i64,
     votes: &[BatchVote],
     now: DateTime<Utc>,
-) -> Result<(Vec<u32>, Vec<(u32, Refusal)>), DbErr> {
+) -> Result<Decided, DbErr> {
     let (mut refused, follows) = check_client_keys(txn, poll_id, votes).await?;
     let following: HashSet<u32> = follows.iter().map(|f| f.0).collect();
     let open = |refused: &[(u32, Refusal)]| -> Vec<u32> {
@@ -516,19 +591,15 @@ async fn decide(
             None => Some((idem.status, idem.body.clone())),
         }
     };
-    let answers: Vec<(&IdemRequest, u16, String)> = (0..votes.len() as u32)
+    let answers: Vec<(u32, u16, String)> = (0..votes.len() as u32)
         .filter(|i| !following.contains(i))
-        .filter_map(|i| {
-            let idem = votes.get(i as usize)?.idem.as_deref()?;
-            stored(i).map(|(status, answer)| (idem, status, answer))
-        })
+        .filter_map(|i| stored(i).map(|(status, answer)| (i, status, answer)))
         .collect();
-    store_client_keys(txn, poll_id, &answers, now).await?;
 
     // A vote that repeats an earlier key of the batch gets that vote's answer.
     let repeats: Vec<(u32, Refusal)> = follows
-        .into_iter()
-        .map(|(i, at)| {
+        .iter()
+        .map(|&(i, at)| {
             let answer = stored(at).map(|(status, answer)| Refusal::Replay { status, answer });
             let earlier = || refused.iter().find(|r| r.0 == at).map(|r| r.1.clone());
             (i, answer.or_else(earlier).unwrap_or(Refusal::KeyReused))
@@ -536,7 +607,7 @@ async fn decide(
         .collect();
     refused.extend(repeats);
     refused.sort_by_key(|r| r.0);
-    Ok((rejected, refused))
+    Ok(Decided { rejected, refused, answers, follows })
 }
 
 /// Adds the deltas to this shard's counter rows; returns the new totals.
@@ -575,6 +646,81 @@ async fn add_deltas(
     Ok(totals)
 }
 
+/// The counted votes' positions, in batch order.
+fn counted(votes: &[BatchVote], outcome: &Outcome) -> Vec<usize> {
+    let not_counted: HashSet<u32> =
+        outcome.rejected.iter().copied().chain(outcome.refused.iter().map(|r| r.0)).collect();
+    (0..votes.len()).filter(|i| !not_counted.contains(&(*i as u32))).collect()
+}
+
+/// The Merkle tree over the counted votes.
+fn tree_of(votes: &[BatchVote], counted: &[usize]) -> Tree {
+    Tree::new(counted.iter().filter_map(|&i| votes.get(i)).map(BatchVote::leaf).collect())
+}
+
+/// A stored vote answer with its receipt added, so that a retry with the
+/// same `Idempotency-Key` gets the receipt too.
+fn with_receipt(body: &str, batch: &BatchTree, index: usize, vote: &BatchVote) -> String {
+    let Ok(mut answer) = serde_json::from_str::<serde_json::Value>(body) else { return body.to_owned() };
+    let poll = answer.get("poll").and_then(|p| p.as_str()).unwrap_or_default().to_owned();
+    let receipt = receipt(batch, index, &vote.nonce, vote.option_id, vote.track_id, poll);
+    if let (Some(map), Ok(r)) = (answer.as_object_mut(), serde_json::to_value(receipt)) {
+        map.insert("receipt".into(), r);
+    }
+    answer.to_string()
+}
+
+/// The receipt of the counted vote at leaf `index` of a batch.
+pub fn receipt(
+    batch: &BatchTree,
+    index: usize,
+    nonce: &[u8; 16],
+    option_id: i64,
+    track_id: i64,
+    poll: String,
+) -> chain::Receipt {
+    chain::Receipt {
+        poll,
+        shard: batch.shard.clone(),
+        seq: batch.seq,
+        index: index as u64,
+        size: batch.tree.size() as u64,
+        nonce: chain::to_hex(nonce),
+        option_id,
+        track_id,
+        root: chain::to_hex(&batch.tree.root()),
+        proof: batch.tree.path(index).iter().map(|h| chain::to_hex(h)).collect(),
+    }
+}
+
+/// A batch that committed before: its outcome, and its tree rebuilt from
+/// the same votes and nonces (checked against the stored root).
+async fn replay(
+    txn: sea_orm::DatabaseTransaction,
+    key: &BatchKey,
+    votes: &[BatchVote],
+    prior: Prior,
+    now: DateTime<Utc>,
+) -> Result<Committed, CommitError> {
+    let idem_key = key.idem_key();
+    let outcome: Outcome = serde_json::from_str(&prior.outcome)
+        .map_err(|e| DbErr::Custom(format!("ledger outcome of {idem_key} unreadable: {e}")))?;
+    let shard_totals = shard_totals(&txn, key.poll_id, &key.shard).await?;
+    txn.commit().await?;
+    let tree = match (prior.seq, prior.root) {
+        (Some(seq), Some(root)) => {
+            let tree = tree_of(votes, &counted(votes, &outcome));
+            if tree.size() > 0 && tree.root().as_slice() == root.as_slice() {
+                Some(Arc::new(BatchTree { shard: key.shard.clone(), seq, tree }))
+            } else {
+                None
+            }
+        }
+        _ => None,
+    };
+    Ok(Committed { outcome, tree, shard_totals, committed_at: now, replayed: true })
+}
+
 /// Commits one batch, or finds that an earlier attempt with the same key
 /// already did. Safe to call again with the same key and votes after any
 /// error: the ledger row makes it apply at most once.
@@ -583,58 +729,119 @@ pub async fn commit_batch(
     key: &BatchKey,
     votes: &[BatchVote],
     faults: &Faults,
+    deadline: tokio::time::Instant,
 ) -> Result<Committed, CommitError> {
     let idem_key = key.idem_key();
-    let txn = db.begin().await?;
-    let Some(check) = check_poll(&txn, key.poll_id, &idem_key).await? else {
+    // Waiting for a connection is bounded by the batch's deadline: while the
+    // database is away the pool would keep trying for its whole acquire
+    // timeout. Nothing is written before BEGIN, so giving up here is clean;
+    // once the transaction runs it is never cut short (a COMMIT cut short
+    // could have landed).
+    let txn = match tokio::time::timeout_at(deadline, db.begin()).await {
+        Ok(txn) => txn?,
+        Err(_) => return Err(CommitError::Db(DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout))),
+    };
+    let Some(check) = check_poll(&txn, key, &idem_key).await? else {
         // The poll was deleted: nothing can be counted for it.
         return Err(CommitError::NotOpen(Phase::Closed));
     };
     if let Some(prior) = check.prior {
-        let outcome: Outcome = serde_json::from_str(&prior)
-            .map_err(|e| DbErr::Custom(format!("ledger outcome of {idem_key} unreadable: {e}")))?;
-        let shard_totals = shard_totals(&txn, key.poll_id, &key.shard).await?;
-        txn.commit().await?;
-        return Ok(Committed { outcome, shard_totals, committed_at: check.now, replayed: true });
+        return replay(txn, key, votes, prior, check.now).await;
     }
     if check.phase != Phase::Open {
         txn.rollback().await?;
         return Err(CommitError::NotOpen(check.phase));
     }
-    let (rejected, refused) = decide(&txn, key.poll_id, votes, check.now).await?;
-    let not_counted: HashSet<u32> = rejected.iter().copied().chain(refused.iter().map(|r| r.0)).collect();
+    let decided = decide(&txn, key.poll_id, votes, check.now).await?;
+    let mut outcome = Outcome { rejected: decided.rejected, refused: decided.refused, deltas: Vec::new() };
+    let counted = counted(votes, &outcome);
     let mut deltas: BTreeMap<(i64, i64), i64> = BTreeMap::new();
-    for (i, v) in votes.iter().enumerate() {
-        if !not_counted.contains(&(i as u32)) {
-            *deltas.entry((v.option_id, v.track_id)).or_default() += 1;
+    for v in counted.iter().filter_map(|&i| votes.get(i)) {
+        *deltas.entry((v.option_id, v.track_id)).or_default() += 1;
+    }
+    outcome.deltas = deltas.into_iter().map(|((o, t), d)| (o, t, d)).collect();
+
+    // The batch's entry in its chain.
+    let (seq, prev) = match &check.head {
+        Some((seq, hash)) => (seq + 1, hash.clone()),
+        None => (1, chain::GENESIS.to_vec()),
+    };
+    let prev: Hash = prev.try_into().map_err(|_| DbErr::Custom(format!("chain head of {idem_key} is not 32 bytes")))?;
+    let tree =
+        check.receipts.then(|| Arc::new(BatchTree { shard: key.shard.clone(), seq, tree: tree_of(votes, &counted) }));
+    let root = tree.as_ref().map_or_else(|| Tree::new(Vec::new()).root(), |t| t.tree.root());
+    let size = tree.as_ref().map_or(0, |t| t.tree.size()) as i64;
+    let chain_deltas: Vec<Delta> =
+        outcome.deltas.iter().map(|&(option_id, track_id, delta)| Delta { option_id, track_id, delta }).collect();
+    let entry_hash = chain::entry_hash(&prev, seq, &root, &chain_deltas);
+    let salt = crate::keys::random_bytes::<16>();
+
+    // Client keys store their answers, with the receipt.
+    let leaf_of: std::collections::HashMap<usize, usize> =
+        counted.iter().enumerate().map(|(leaf, &i)| (i, leaf)).collect();
+    let mut answers: Vec<(u32, u16, String)> = decided.answers;
+    if let Some(t) = &tree {
+        for (i, _, body) in &mut answers {
+            if let (Some(&leaf), Some(v)) = (leaf_of.get(&(*i as usize)), votes.get(*i as usize)) {
+                *body = with_receipt(body, t, leaf, v);
+            }
+        }
+        // A repeat of a key within the batch gets the first answer, whole.
+        for (i, at) in &decided.follows {
+            let Some((_, status, body)) = answers.iter().find(|a| a.0 == *at) else { continue };
+            if let Some(r) = outcome.refused.iter_mut().find(|r| r.0 == *i) {
+                r.1 = Refusal::Replay { status: *status, answer: body.clone() };
+            }
         }
     }
-    let deltas: Vec<(i64, i64, i64)> = deltas.into_iter().map(|((o, t), d)| (o, t, d)).collect();
-    let shard_totals = add_deltas(&txn, key.poll_id, &key.shard, &deltas).await?;
-    let accepted: i64 = deltas.iter().map(|d| d.2).sum();
-    let outcome = Outcome { rejected, refused, deltas };
+    let to_store: Vec<(&IdemRequest, u16, &str)> = answers
+        .iter()
+        .filter_map(|(i, status, body)| {
+            let idem = votes.get(*i as usize)?.idem.as_deref()?;
+            Some((idem, *status, body.as_str()))
+        })
+        .collect();
+    store_client_keys(&txn, key.poll_id, &to_store, check.now).await?;
+
+    let shard_totals = add_deltas(&txn, key.poll_id, &key.shard, &outcome.deltas).await?;
+    let accepted: i64 = outcome.deltas.iter().map(|d| d.2).sum();
     let mut sql = Sql::new(txn.get_database_backend());
-    sql.push("INSERT INTO batches (idem_key, poll_id, shard, votes, outcome, committed_at) VALUES (")
-        .bind(idem_key.as_str())
-        .push(", ")
-        .bind(key.poll_id)
-        .push(", ")
-        .bind(key.shard.as_str())
-        .push(", ")
-        .bind(accepted)
-        .push(", ")
-        .bind(serde_json::to_string(&outcome).map_err(|e| DbErr::Custom(e.to_string()))?)
-        .push(", ")
-        .bind(check.now)
-        .push(")");
+    sql.push(
+        "INSERT INTO batches (idem_key, poll_id, shard, votes, outcome, committed_at, \
+         chain_seq, prev_hash, root, size, salt, entry_hash) VALUES (",
+    )
+    .bind(idem_key.as_str())
+    .push(", ")
+    .bind(key.poll_id)
+    .push(", ")
+    .bind(key.shard.as_str())
+    .push(", ")
+    .bind(accepted)
+    .push(", ")
+    .bind(serde_json::to_string(&outcome).map_err(|e| DbErr::Custom(e.to_string()))?)
+    .push(", ")
+    .bind(check.now)
+    .push(", ")
+    .bind(seq)
+    .push(", ")
+    .bind(prev.to_vec())
+    .push(", ")
+    .bind(root.to_vec())
+    .push(", ")
+    .bind(size)
+    .push(", ")
+    .bind(salt.to_vec())
+    .push(", ")
+    .bind(entry_hash.to_vec())
+    .push(")");
     txn.execute_raw(sql.build()).await?;
     if Faults::take(&faults.fail_before_commit) {
         txn.rollback().await?;
         return Err(CommitError::Injected("before commit"));
     }
-    txn.commit().await?;
+    txn.commit().await.map_err(CommitError::Ambiguous)?;
     if Faults::take(&faults.fail_after_commit) {
         return Err(CommitError::Injected("after commit"));
     }
-    Ok(Committed { outcome, shard_totals, committed_at: check.now, replayed: false })
+    Ok(Committed { outcome, tree, shard_totals, committed_at: check.now, replayed: false })
 }

@@ -13,22 +13,46 @@ use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 use tokio::sync::{mpsc, oneshot};
 
-use super::ledger::{self, BatchKey, BatchVote, CommitError, Committed, Faults, Refusal};
+use super::ledger::{self, BatchKey, BatchTree, BatchVote, CommitError, Committed, Faults, Refusal};
 use crate::domain::Phase;
 use crate::settings::FlushConfig;
 
 /// Waits between attempts of one batch; after the last, its votes get `503`.
 const RETRY_BACKOFF_MS: [u64; 5] = [0, 25, 100, 250, 600];
+/// How long a batch may wait for a database connection, all attempts
+/// together: while the database is away, votes get `503` + `Retry-After`
+/// within this, instead of hanging on the pool.
+const CONNECT_BUDGET: Duration = Duration::from_millis(1500);
 
 /// How a vote ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum VoteOutcome {
-    Recorded,
+    /// Counted; with its leaf in the batch's tree when the poll has receipts.
+    Recorded(Option<Leaf>),
     Duplicate,
     NotOpen(Phase),
+    /// Not stored: nothing of it was written.
     Unavailable,
+    /// Its COMMIT may have landed, and no retry could find out.
+    Unknown,
     /// Committed, but not counted for this reason (or replayed).
     Refused(Refusal),
+}
+
+/// A counted vote's place in its batch's Merkle tree: what its receipt is
+/// made of (the tree is shared by the batch's votes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Leaf {
+    pub batch: Arc<BatchTree>,
+    pub index: usize,
+    pub nonce: [u8; 16],
+}
+
+impl Leaf {
+    /// The receipt of this vote, for `option_id` on `track_id` in `poll`.
+    pub fn receipt(&self, poll: &str, option_id: i64, track_id: i64) -> api::ledger::Receipt {
+        ledger::receipt(&self.batch, self.index, &self.nonce, option_id, track_id, poll.to_owned())
+    }
 }
 
 /// Buffer votes; `reply` (absent in fast mode) hears how each ended, in
@@ -123,7 +147,14 @@ impl PollActor {
             epoch: self.deps.epoch,
             seq: self.seq,
         };
-        let votes = std::mem::take(&mut self.buffer);
+        let mut votes = std::mem::take(&mut self.buffer);
+        // Each vote's leaf nonce, drawn once per batch so that every retry
+        // builds the same tree: one read of the OS's randomness.
+        let mut nonces = vec![0u8; votes.len() * 16];
+        crate::keys::fill_random(&mut nonces);
+        for (v, n) in votes.iter_mut().zip(nonces.chunks_exact(16)) {
+            v.nonce.copy_from_slice(n);
+        }
         let replies = std::mem::take(&mut self.replies);
         let db = self.deps.db.clone();
         let faults = self.deps.faults.clone();
@@ -132,12 +163,12 @@ impl PollActor {
             let res = commit_with_retry(&db, &key, &votes, &faults).await;
             metrics::histogram!("urna_flush_duration_seconds").record(started.elapsed().as_secs_f64());
             metrics::histogram!("urna_flush_batch_votes").record(votes.len() as f64);
-            (res, votes.len())
+            (res, votes)
         };
-        ctx.spawn(fut.into_actor(self).map(move |(res, n), act, ctx| {
+        ctx.spawn(fut.into_actor(self).map(move |(res, votes), act, ctx| {
             act.flushing = false;
-            act.finish(res, replies);
-            act.sink.released(n);
+            act.finish(res, replies, &votes);
+            act.sink.released(votes.len());
             if act.buffer.is_empty() {
                 for d in act.drains.drain(..) {
                     let _ = d.send(());
@@ -150,12 +181,12 @@ impl PollActor {
         }));
     }
 
-    fn finish(&mut self, res: Result<Committed, CommitError>, replies: Vec<Reply>) {
+    fn finish(&mut self, res: Result<Committed, CommitError>, replies: Vec<Reply>, votes: &[BatchVote]) {
         let n: usize = replies.iter().map(|r| r.0).sum();
         let outcomes: Vec<VoteOutcome> = match res {
             Ok(c) => {
                 self.sink.committed(&self.deps.shard, c.shard_totals, c.committed_at);
-                let mut outcomes = vec![VoteOutcome::Recorded; n];
+                let mut outcomes = vec![VoteOutcome::Recorded(None); n];
                 for i in c.outcome.rejected {
                     if let Some(o) = outcomes.get_mut(i as usize) {
                         *o = VoteOutcome::Duplicate;
@@ -166,6 +197,13 @@ impl PollActor {
                         *o = VoteOutcome::Refused(r);
                     }
                 }
+                // The counted votes are the tree's leaves, in batch order.
+                if let Some(batch) = c.tree {
+                    let counted = outcomes.iter_mut().zip(votes).filter(|(o, _)| matches!(o, VoteOutcome::Recorded(_)));
+                    for (index, (o, v)) in counted.enumerate() {
+                        *o = VoteOutcome::Recorded(Some(Leaf { batch: batch.clone(), index, nonce: v.nonce }));
+                    }
+                }
                 outcomes
             }
             Err(e) => {
@@ -174,6 +212,7 @@ impl PollActor {
                         let _ = self.deps.refresh.send(self.poll_id);
                         VoteOutcome::NotOpen(phase)
                     }
+                    CommitError::Ambiguous(_) => VoteOutcome::Unknown,
                     _ => VoteOutcome::Unavailable,
                 };
                 let fast: usize = replies.iter().filter(|r| r.1.is_none()).map(|r| r.0).sum();
@@ -203,11 +242,18 @@ async fn commit_with_retry(
     faults: &Faults,
 ) -> Result<Committed, CommitError> {
     let mut last = None;
+    let mut ambiguous = None;
+    let deadline = tokio::time::Instant::now() + CONNECT_BUDGET;
     for (attempt, wait) in RETRY_BACKOFF_MS.iter().enumerate() {
         if *wait > 0 {
             tokio::time::sleep(Duration::from_millis(*wait)).await;
         }
-        match ledger::commit_batch(db, key, votes, faults).await {
+        // No connection within the budget: the database is away; waiting
+        // on would only hold the voters.
+        if attempt > 0 && tokio::time::Instant::now() >= deadline {
+            break;
+        }
+        match ledger::commit_batch(db, key, votes, faults, deadline).await {
             Ok(c) => {
                 if c.replayed {
                     tracing::warn!(key = %key.idem_key(), "batch had committed before; answered from the ledger");
@@ -219,9 +265,17 @@ async fn commit_with_retry(
                 metrics::counter!("urna_flush_failures_total").increment(1);
                 metrics::counter!("urna_db_errors_total").increment(1);
                 tracing::warn!(key = %key.idem_key(), attempt, error = %e, "flush failed");
-                last = Some(e);
+                match e {
+                    CommitError::Ambiguous(db) => ambiguous = Some(db),
+                    e => last = Some(e),
+                }
             }
         }
+    }
+    // A COMMIT that may have landed, and no later attempt that found out.
+    if let Some(db) = ambiguous {
+        tracing::error!(key = %key.idem_key(), votes = votes.len(), "flush gave up after an unanswered COMMIT; answering 503, outcome unknown");
+        return Err(CommitError::Ambiguous(db));
     }
     tracing::error!(key = %key.idem_key(), votes = votes.len(), "flush gave up; answering 503");
     Err(last.unwrap_or(CommitError::Injected("no attempt made")))

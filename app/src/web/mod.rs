@@ -142,8 +142,13 @@ fn form_error(err: actix_web::error::UrlencodedError, _req: &HttpRequest) -> act
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct VoteForm {
+    #[serde(deserialize_with = "api::whole::form")]
     option_id: i64,
+    /// The track's id; may be left out when the poll has one track.
+    #[serde(default, deserialize_with = "api::whole::form_option")]
+    #[schema(nullable = false)]
     track: Option<i64>,
 }
 

@@ -23,6 +23,16 @@ async fn bad_votes(app: TestApp) {
     assert_problem(&app.post_raw(votes, "application/json", "{\"option_id\": \"one\"}").await, 422, "invalid-body");
     assert_problem(&app.post_raw(votes, "application/json", "{}").await, 422, "invalid-body");
     assert_problem(&app.post_raw(votes, "application/json", "[]").await, 422, "invalid-body");
+    // An array in the fields' order is not an object either.
+    assert_problem(&app.post_raw(votes, "application/json", format!("[{option}]")).await, 422, "invalid-body");
+    // A whole number written as a float is a whole number; a fraction is not.
+    let float = app.post_raw(votes, "application/json", format!("{{\"option_id\": {option}.0}}")).await;
+    assert_eq!(float.status.as_u16(), 200, "{:?}", float.body);
+    assert_problem(
+        &app.post_raw(votes, "application/json", format!("{{\"option_id\": {option}.5}}")).await,
+        422,
+        "invalid-body",
+    );
     assert_problem(
         &app.post_raw(votes, "text/plain", format!("{{\"option_id\": {option}}}")).await,
         415,
@@ -44,8 +54,8 @@ async fn bad_votes(app: TestApp) {
     let res = app.client.put(app.url("/api/admin/polls/1")).send().await.unwrap();
     assert_eq!(res.headers().get("allow").map(|v| v.to_str().unwrap()), Some("GET, PATCH, DELETE"));
     assert_problem(&app.get("/api/nothing/here", &[]).await, 404, "route-not-found");
-    // None of it counted.
-    assert_eq!(app.results("p").await["total_votes"], 0);
+    // None of it counted, but the one whole float.
+    assert_eq!(app.results("p").await["total_votes"], 1);
 }
 on_both_backends!(every_bad_vote_gets_a_problem_json_4xx_and_counts_nothing, super::bad_votes);
 
@@ -116,5 +126,12 @@ async fn bad_polls(app: TestApp) {
     assert_problem(&app.admin_get("/api/admin/polls/not-a-number").await, 404, "bad-path");
     assert_problem(&app.admin_post("/api/admin/polls/424242/open", &json!({})).await, 404, "poll-not-found");
     assert_problem(&app.admin_patch("/api/admin/polls/424242", &json!({ "title": "x" })).await, 404, "poll-not-found");
+    // An edit that is an array, not an object, changes nothing.
+    let created = app.admin_get("/api/admin/polls").await.body[0]["id"].as_i64().unwrap();
+    assert_problem(
+        &app.admin_patch(&format!("/api/admin/polls/{created}"), &json!([null, null])).await,
+        422,
+        "invalid-body",
+    );
 }
 on_both_backends!(every_bad_poll_definition_gets_a_problem_json_4xx, super::bad_polls);

@@ -19,7 +19,7 @@ pub async fn within_one_window() {
     }
 }
 
-fn slow_db_sync(s: &mut urna::Settings) {
+pub fn slow_db_sync(s: &mut urna::Settings) {
     s.sync_interval = Duration::from_secs(10);
 }
 
@@ -30,7 +30,7 @@ async fn total_on(app: &TestApp, slug: &str) -> i64 {
 /// Votes from `clients` concurrent clients, spread round-robin over the
 /// instances, until `stop` is set or each has sent `max` votes. Returns the
 /// number answered 200; any other answer fails the test.
-async fn vote_spread(
+pub async fn vote_spread(
     apps: &Rc<Vec<TestApp>>,
     slug: &'static str,
     options: &[i64],

@@ -176,6 +176,10 @@ async fn invites(app: TestApp) {
         app.admin_post_text(&format!("/api/admin/polls/{id}/invites?format=sheet"), &json!({ "count": 2 })).await;
     assert!(ct.starts_with("text/html"), "{ct}");
     assert_eq!(sheet.matches("<svg").count(), 2, "a QR code per code");
+    // A sheet draws every QR code on the spot: a thousand at most.
+    let big = app.admin_post(&format!("/api/admin/polls/{id}/invites?format=sheet"), &json!({ "count": 1001 })).await;
+    assert_problem(&big, 422, "invite-count");
+    assert!(big.body["detail"].as_str().unwrap().contains("1 to 1000"), "{:?}", big.body);
     assert_eq!(stats(&app).await["total"], 7);
     // Only keyed hashes are stored, never the codes.
     let stored = entity::invites::Entity::find().all(&app.state.db).await.unwrap();

@@ -81,6 +81,7 @@ pub struct TestApp {
     pub client: Client,
     pub admin_cookie: String,
     pub csrf: String,
+    db_url: String,
     _db: std::rc::Rc<DbGuard>,
 }
 
@@ -168,7 +169,15 @@ async fn start_instance(url: &str, guard: std::rc::Rc<DbGuard>, tweak: impl FnOn
     actix_web::rt::spawn(app.run_until_stopped());
     let client =
         Client::builder().timeout(Duration::from_secs(60)).connector(awc::Connector::new().limit(1000)).finish();
-    TestApp { addr, state, client, admin_cookie: String::new(), csrf: String::new(), _db: guard }
+    TestApp {
+        addr,
+        state,
+        client,
+        admin_cookie: String::new(),
+        csrf: String::new(),
+        db_url: url.to_owned(),
+        _db: guard,
+    }
 }
 
 async fn answer(
@@ -195,6 +204,15 @@ async fn answer(
 }
 
 impl TestApp {
+    /// A new instance on this one's database, with this one's admin session:
+    /// what a restart sees (it reads every counter anew).
+    pub async fn another_instance(&self, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+        let mut app = start_instance(&self.db_url, self._db.clone(), tweak).await;
+        app.admin_cookie = self.admin_cookie.clone();
+        app.csrf = self.csrf.clone();
+        app
+    }
+
     async fn logged_in(mut self) -> Self {
         let (cookie, csrf) = self.login(ADMIN, ADMIN_PASSWORD).await;
         self.admin_cookie = cookie;

@@ -22,4 +22,5 @@ mod results;
 mod shutdown;
 mod telemetry;
 mod throughput;
+mod verify;
 mod webhook;

@@ -58,6 +58,42 @@ async fn every_public_and_admin_route_is_in_the_openapi_document() {
         let target = r.strip_prefix('#').unwrap().split('/').skip(1).fold(&doc.body, |v, key| &v[key]);
         assert!(target.is_object(), "{r} does not resolve");
     }
+    // A path parameter is in the path.
+    for (path, entry) in paths {
+        for op in entry.as_object().unwrap().values() {
+            for p in op["parameters"].as_array().into_iter().flatten().filter(|p| p["in"] == "path") {
+                let name = p["name"].as_str().unwrap();
+                assert!(path.contains(&format!("{{{name}}}")), "{path}: `{name}` is documented in the path");
+            }
+        }
+    }
+    // Operation ids are unique, and every link leads to one of them.
+    let ops: Vec<&Value> = paths.values().flat_map(|e| e.as_object().unwrap().values()).collect();
+    let mut ids: Vec<&str> = ops.iter().filter_map(|op| op["operationId"].as_str()).collect();
+    assert_eq!(ids.len(), ops.len(), "an operation without an id");
+    ids.sort_unstable();
+    let before = ids.len();
+    ids.dedup();
+    assert_eq!(ids.len(), before, "duplicate operation ids: {ids:?}");
+    let mut links = 0;
+    for op in &ops {
+        for response in op["responses"].as_object().unwrap().values() {
+            for (name, link) in response["links"].as_object().into_iter().flatten() {
+                let target = link["operationId"].as_str().unwrap();
+                assert!(ids.contains(&target), "link {name} leads to unknown operation {target}");
+                links += 1;
+            }
+        }
+    }
+    assert!(links >= 10, "only {links} links");
+    // A body can be refused before its handler runs, and that is documented.
+    let vote = &paths["/api/admin/polls/{id}"]["patch"]["responses"];
+    for code in ["400", "413", "415"] {
+        assert!(vote[code].is_object(), "PATCH /api/admin/polls/{{id}} does not document {code}");
+    }
+    // The results stream documents one event: its name and its JSON data.
+    let stream = &paths["/api/polls/{slug}/results/stream"]["get"]["responses"]["200"]["content"]["text/event-stream"];
+    assert_eq!(stream["schema"]["properties"]["data"]["contentMediaType"], "application/json");
 }
 
 fn collect_refs(v: &Value, out: &mut Vec<String>) {

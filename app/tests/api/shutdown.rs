@@ -249,4 +249,10 @@ async fn after_sigkill_under_load_and_a_restart_every_acknowledged_vote_is_count
         counted <= acked + unanswered,
         "more counted ({counted}) than acknowledged ({acked}) plus cut off ({unanswered}): something counted twice"
     );
+    // The chain went on across the kill: no gap, no fork, and it sums to
+    // the counters.
+    let conn = sea_orm::Database::connect(&db).await.unwrap();
+    assert_eq!(crate::verify::ledger_matches_counters(&conn, id).await, counted);
+    let summary = urna::verify::check(&base, "crash", &[], None).await.expect("the ledger verifies after a kill -9");
+    assert_eq!((summary.shards, summary.votes), (1, Some(counted)));
 }

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
-use sea_orm::EntityTrait;
+use sea_orm::{EntityTrait, QueryOrder};
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, eventually, option_ids};
@@ -57,7 +57,9 @@ async fn flaky_receiver(app: TestApp) {
         }
     }
     let mut expected: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
-    for b in entity::batches::Entity::find().all(&app.state.db).await.unwrap() {
+    // In id order: a table scan's order is the heap's, not the inserts'.
+    let batches = entity::batches::Entity::find().order_by_asc(entity::batches::Column::Id).all(&app.state.db);
+    for b in batches.await.unwrap() {
         expected.entry(b.poll_id).or_default().push(b.id);
     }
     assert_eq!(expected.values().map(Vec::len).sum::<usize>(), 60);

@@ -3,6 +3,7 @@ pub mod account;
 pub mod admin;
 pub mod home;
 pub mod live;
+pub mod verify;
 pub mod vote;
 
 use leptos::prelude::*;
@@ -36,6 +37,29 @@ pub fn status_text(t: &'static Texts, status: PollStatus) -> &'static str {
         PollStatus::Scheduled => t.status_scheduled,
         PollStatus::Open => t.status_open,
         PollStatus::Closed => t.status_closed,
+    }
+}
+
+/// The slug in the address (`/p/:slug/…`).
+pub fn slug_param() -> impl Fn() -> String + Copy + Send + Sync + 'static {
+    let params = leptos_router::hooks::use_params_map();
+    move || params.read().get("slug").unwrap_or_default()
+}
+
+/// A page about the poll in the address: `page` renders it once loaded,
+/// or the reader is told there is no such poll.
+pub fn poll_page<V: IntoView + 'static>(page: fn(crate::api::Poll) -> V) -> impl IntoView {
+    let poll = Resource::new(slug_param(), |s| crate::api::sendable(crate::api::load_poll(s)));
+    let t = tr();
+    view! {
+        <Suspense fallback=move || view! { <p class="loading">{move || t().loading}</p> }>
+            {move || Suspend::new(async move {
+                match poll.await {
+                    Ok(p) => page(p).into_any(),
+                    Err(_) => view! { <PollMissing/> }.into_any(),
+                }
+            })}
+        </Suspense>
     }
 }
 

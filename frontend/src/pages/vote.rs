@@ -4,12 +4,14 @@
 //! back here carrying `?outcome=`.
 use crate::html::PageTitle;
 use leptos::prelude::*;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_query_map;
 
-use crate::api::{self, Dedupe, Poll, PollOption, PollStatus, Pow, Track, Visibility};
+#[cfg(any(feature = "hydrate", feature = "ssr"))]
+use crate::api;
+use crate::api::{Dedupe, Poll, PollOption, PollStatus, Pow, Track, Visibility};
 use crate::browser;
 use crate::i18n::{Texts, fill, tr};
-use crate::pages::{PollMissing, StatusBadge};
+use crate::pages::StatusBadge;
 
 /// Where a vote stands, as the voter is told.
 #[derive(Clone, Debug, PartialEq)]
@@ -43,7 +45,12 @@ impl Feedback {
             "already-voted" => Feedback::AlreadyVoted,
             "poll-not-open" => Feedback::NotOpenYet(None),
             "poll-closed" => Feedback::Closed,
-            "rate-limited" | "draining" | "overloaded" | "vote-not-stored" | "storage-unavailable" => Feedback::GaveUp,
+            "rate-limited"
+            | "draining"
+            | "overloaded"
+            | "vote-not-stored"
+            | "vote-outcome-unknown"
+            | "storage-unavailable" => Feedback::GaveUp,
             "voter-credential-required" | "voter-token-invalid" => Feedback::NeedToken,
             "poll-not-found" | "option-not-found" | "track-not-found" => Feedback::OptionGone,
             "pow-required" | "pow-invalid" | "pow-reused" => Feedback::NeedsJavaScript,
@@ -112,22 +119,9 @@ impl Feedback {
 
 #[component]
 pub fn VotePage() -> impl IntoView {
-    let params = use_params_map();
-    let slug = move || params.read().get("slug").unwrap_or_default();
     #[cfg(feature = "ssr")]
-    give_voter_cookie(&slug());
-    let poll = Resource::new(slug, |s| api::sendable(api::load_poll(s)));
-    let t = tr();
-    view! {
-        <Suspense fallback=move || view! { <p class="loading">{move || t().loading}</p> }>
-            {move || Suspend::new(async move {
-                match poll.await {
-                    Ok(p) => view! { <Ballot poll=p/> }.into_any(),
-                    Err(_) => view! { <PollMissing/> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    give_voter_cookie(&crate::pages::slug_param()());
+    crate::pages::poll_page(|poll| view! { <Ballot poll/> })
 }
 
 /// One-per-voter polls identified by cookie need the voter cookie before
@@ -204,6 +198,9 @@ fn TrackBallot(slug: String, track: Track, options: Vec<PollOption>, several: bo
         q.get("outcome").filter(|_| for_us).and_then(|c| Feedback::from_outcome(&c, !once))
     });
     let feedback = RwSignal::new(from_form.clone());
+    // The receipt of the vote just recorded, as JSON to keep.
+    let receipt: RwSignal<Option<String>> = RwSignal::new(None);
+    let verify_link = format!("/p/{slug}/verify");
     let voted = RwSignal::new(once && from_form.as_ref().is_some_and(Feedback::ends_voting));
     let busy = RwSignal::new(false);
     let action = format!("/p/{slug}/vote");
@@ -225,7 +222,7 @@ fn TrackBallot(slug: String, track: Track, options: Vec<PollOption>, several: bo
         let key = voted_key.clone();
         let track_id = track.id;
         leptos::task::spawn_local(async move {
-            let result = cast(&slug, option_id, track_id, !once, pow, feedback).await;
+            let result = cast(&slug, option_id, track_id, !once, pow, feedback, receipt).await;
             if pow != Pow::Off {
                 guard::prefetch(&slug);
             }
@@ -271,7 +268,33 @@ fn TrackBallot(slug: String, track: Track, options: Vec<PollOption>, several: bo
                 class=move || feedback.get().map(|f| f.class()).unwrap_or("feedback")>
                 {move || feedback.get().map(|f| f.text(t()))}
             </p>
+            {move || receipt.get().map(|r| view! { <ReceiptBox receipt=r verify_link=verify_link.clone()/> })}
         </section>
+    }
+}
+
+/// "Check my vote": the receipt of a recorded vote, to keep and check
+/// against the public ledger.
+#[component]
+fn ReceiptBox(receipt: String, verify_link: String) -> impl IntoView {
+    let t = tr();
+    let copied = RwSignal::new(false);
+    let text = receipt.clone();
+    let copy = move |_| {
+        let text = text.clone();
+        leptos::task::spawn_local(async move { copied.set(browser::copy_text(&text).await) });
+    };
+    view! {
+        <details class="receipt" data-testid="receipt">
+            <summary>{move || t().check_my_vote}</summary>
+            <p class="hint">{move || t().receipt_explained}</p>
+            <textarea readonly rows="6" aria-label=move || t().your_receipt data-testid="receipt-text">{receipt}</textarea>
+            <p class="links">
+                <button type="button" class="secondary" on:click=copy>{move || t().copy_receipt}</button>
+                <span role="status" class="hint">{move || copied.get().then(|| t().copied)}</span>
+                <a href=verify_link>{move || t().verify_a_vote}</a>
+            </p>
+        </details>
     }
 }
 
@@ -286,6 +309,7 @@ async fn cast(
     unlimited: bool,
     pow: Pow,
     feedback: RwSignal<Option<Feedback>>,
+    receipt: RwSignal<Option<String>>,
 ) -> Feedback {
     const ATTEMPTS: u32 = 6;
     // One key per click, kept for this click's own retries: however often
@@ -316,7 +340,17 @@ async fn cast(
             headers.push(("X-Urna-Pow", p));
         }
         let wait_ms = match api::call("POST", &url, Some(body.clone()), None, &headers).await {
-            Ok(res) if res.status() == 200 => return Feedback::Recorded { again: unlimited },
+            Ok(res) if res.status() == 200 => {
+                // The receipt, kept on this device for the verify page too.
+                if let Ok(answer) = api::json::<api::VoteAnswer<'static>>(res).await
+                    && let Some(r) = answer.receipt
+                    && let Ok(text) = serde_json::to_string_pretty(&r)
+                {
+                    browser::store(&crate::pages::verify::receipt_key(slug), &text);
+                    receipt.set(Some(text));
+                }
+                return Feedback::Recorded { again: unlimited };
+            }
             Ok(res) if res.status() == 202 => return Feedback::Accepted,
             Ok(res) => {
                 let p = api::problem(&res).await;
@@ -363,6 +397,7 @@ async fn cast(
     _unlimited: bool,
     _pow: Pow,
     _feedback: RwSignal<Option<Feedback>>,
+    _receipt: RwSignal<Option<String>>,
 ) -> Feedback {
     Feedback::Network
 }

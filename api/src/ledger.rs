@@ -1,0 +1,432 @@
+//! The public ledger's format, exactly, so that anyone can write a verifier:
+//! hashes are SHA-256, integers 8-byte big-endian, `||` concatenation, hex
+//! lowercase.
+//!
+//! - A counted vote is a leaf `SHA-256(0x00 || nonce || option_id || track_id)`
+//!   with a 16-byte nonce chosen by the server.
+//! - A batch's `root` is the RFC 6962 Merkle Tree Hash of its leaves in
+//!   batch order (interior nodes `SHA-256(0x01 || left || right)`, the empty
+//!   tree `SHA-256()`); a receipt carries the RFC 6962 audit path of its leaf.
+//! - Each poll and shard has one chain:
+//!   `entry_hash = SHA-256(prev_hash || seq || root || deltas)`, `deltas`
+//!   being `option_id || track_id || delta` for each counter the batch
+//!   changed, sorted by option then track; the first `prev_hash` is 32 zero
+//!   bytes and `seq` counts up from 1.
+//! - While results are hidden an entry shows `SHA-256(salt || deltas)`
+//!   instead of its deltas.
+//!
+//! The server, `urna verify` and the verify page all use these functions.
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// A SHA-256 value.
+pub type Hash = [u8; 32];
+
+/// The `prev_hash` of a chain's first entry.
+pub const GENESIS: Hash = [0; 32];
+
+/// The leaf of one counted vote.
+pub fn leaf_hash(nonce: &[u8; 16], option_id: i64, track_id: i64) -> Hash {
+    let mut h = Sha256::new();
+    h.update([0u8]);
+    h.update(nonce);
+    h.update(option_id.to_be_bytes());
+    h.update(track_id.to_be_bytes());
+    h.finalize().into()
+}
+
+fn node_hash(left: &Hash, right: &Hash) -> Hash {
+    let mut h = Sha256::new();
+    h.update([1u8]);
+    h.update(left);
+    h.update(right);
+    h.finalize().into()
+}
+
+/// A batch's Merkle tree, every level kept, so that each leaf's audit path
+/// is a walk up (the whole batch's receipts cost one tree, not one each).
+///
+/// Built bottom-up, pairing neighbours and carrying an odd last node up
+/// unhashed: the same tree as RFC 6962's recursive split at the largest
+/// power of two (the tests compare the two).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Tree {
+    levels: Vec<Vec<Hash>>,
+}
+
+impl Tree {
+    pub fn new(leaves: Vec<Hash>) -> Self {
+        let mut levels = vec![leaves];
+        while let Some(last) = levels.last().filter(|l| l.len() > 1) {
+            let up: Vec<Hash> = last
+                .chunks(2)
+                .map(|pair| match pair {
+                    [l, r] => node_hash(l, r),
+                    [one] => *one,
+                    _ => unreachable!("chunks(2) yields one or two"),
+                })
+                .collect();
+            levels.push(up);
+        }
+        Self { levels }
+    }
+
+    /// Leaves in the tree.
+    pub fn size(&self) -> usize {
+        self.levels.first().map_or(0, Vec::len)
+    }
+
+    /// The Merkle Tree Hash; `SHA-256()` for no leaves.
+    pub fn root(&self) -> Hash {
+        match self.levels.last().and_then(|l| l.first()) {
+            Some(root) => *root,
+            None => Sha256::digest([]).into(),
+        }
+    }
+
+    /// The audit path of leaf `index`, from the leaf up; empty for an index
+    /// outside the tree.
+    pub fn path(&self, index: usize) -> Vec<Hash> {
+        let mut path = Vec::new();
+        if index >= self.size() {
+            return path;
+        }
+        let mut i = index;
+        for level in self.levels.iter().take(self.levels.len().saturating_sub(1)) {
+            if let Some(sibling) = level.get(i ^ 1) {
+                path.push(*sibling);
+            }
+            i >>= 1;
+        }
+        path
+    }
+}
+
+/// The root that `leaf` at `index` of a tree of `size` leaves and its
+/// audit path `path` lead to (RFC 9162, 2.1.3.2), or `None` when the path
+/// has the wrong length for that position.
+pub fn root_from_path(leaf: &Hash, index: u64, size: u64, path: &[Hash]) -> Option<Hash> {
+    if index >= size {
+        return None;
+    }
+    let (mut f, mut s) = (index, size - 1);
+    let mut r = *leaf;
+    for p in path {
+        if s == 0 {
+            return None;
+        }
+        if f & 1 == 1 || f == s {
+            r = node_hash(p, &r);
+            while f & 1 == 0 && f != 0 {
+                f >>= 1;
+                s >>= 1;
+            }
+        } else {
+            r = node_hash(&r, p);
+        }
+        f >>= 1;
+        s >>= 1;
+    }
+    (s == 0).then_some(r)
+}
+
+/// `option_id || track_id || delta` for each counter, in the order given
+/// (the ledger keeps them sorted by option, then track).
+pub fn delta_bytes(deltas: &[Delta]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(deltas.len() * 24);
+    for d in deltas {
+        out.extend_from_slice(&d.option_id.to_be_bytes());
+        out.extend_from_slice(&d.track_id.to_be_bytes());
+        out.extend_from_slice(&d.delta.to_be_bytes());
+    }
+    out
+}
+
+/// `SHA-256(prev_hash || seq || root || deltas)`.
+pub fn entry_hash(prev: &Hash, seq: i64, root: &Hash, deltas: &[Delta]) -> Hash {
+    let mut h = Sha256::new();
+    h.update(prev);
+    h.update(seq.to_be_bytes());
+    h.update(root);
+    h.update(delta_bytes(deltas));
+    h.finalize().into()
+}
+
+/// `SHA-256(salt || deltas)`: what an entry shows while results are hidden.
+pub fn commitment(salt: &[u8; 16], deltas: &[Delta]) -> Hash {
+    let mut h = Sha256::new();
+    h.update(salt);
+    h.update(delta_bytes(deltas));
+    h.finalize().into()
+}
+
+/// Lowercase hex of 16 or 32 bytes, or anything.
+pub fn to_hex(bytes: &[u8]) -> String {
+    let digit = |n: u8| char::from(if n < 10 { b'0' + n } else { b'a' + n - 10 });
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(digit(b >> 4));
+        s.push(digit(b & 15));
+    }
+    s
+}
+
+/// Exactly `N` bytes from hex (either case).
+pub fn from_hex<const N: usize>(s: &str) -> Option<[u8; N]> {
+    let digit = |c: u8| -> Option<u8> {
+        match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            b'A'..=b'F' => Some(c - b'A' + 10),
+            _ => None,
+        }
+    };
+    let bytes = s.as_bytes();
+    if bytes.len() != 2 * N {
+        return None;
+    }
+    let mut out = [0u8; N];
+    for (o, pair) in out.iter_mut().zip(bytes.chunks(2)) {
+        let [hi, lo] = pair else { return None };
+        *o = (digit(*hi)? << 4) | digit(*lo)?;
+    }
+    Some(out)
+}
+
+/// One counter a batch changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Delta {
+    pub option_id: i64,
+    pub track_id: i64,
+    pub delta: i64,
+}
+
+/// The proof that one vote is in a committed batch: part of a `200` vote
+/// answer for a poll with receipts. Hashes and the nonce in hex.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Receipt {
+    /// The poll's slug.
+    pub poll: String,
+    /// The chain (instance) the batch is in.
+    pub shard: String,
+    /// The batch's entry in that chain.
+    pub seq: i64,
+    /// This vote's leaf in the batch.
+    pub index: u64,
+    /// Leaves in the batch.
+    pub size: u64,
+    pub nonce: String,
+    pub option_id: i64,
+    pub track_id: i64,
+    /// The batch's Merkle root.
+    pub root: String,
+    /// RFC 6962 audit path of leaf `index`, from the leaf up.
+    pub proof: Vec<String>,
+}
+
+/// Why a receipt does not hold on its own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReceiptFault {
+    /// A field is not hex of the right length.
+    Malformed(&'static str),
+    /// Its path does not lead to its root.
+    PathMismatch,
+}
+
+impl std::fmt::Display for ReceiptFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReceiptFault::Malformed(field) => write!(f, "its {field} is not hex of the right length"),
+            ReceiptFault::PathMismatch => f.write_str("its audit path does not lead to its root"),
+        }
+    }
+}
+
+impl Receipt {
+    /// Checks that the vote's leaf and the audit path lead to the receipt's
+    /// root; the caller then compares that root with the ledger's entry.
+    pub fn check_path(&self) -> Result<Hash, ReceiptFault> {
+        let nonce = from_hex::<16>(&self.nonce).ok_or(ReceiptFault::Malformed("nonce"))?;
+        let root = from_hex::<32>(&self.root).ok_or(ReceiptFault::Malformed("root"))?;
+        let path: Vec<Hash> = self
+            .proof
+            .iter()
+            .map(|p| from_hex::<32>(p))
+            .collect::<Option<_>>()
+            .ok_or(ReceiptFault::Malformed("proof"))?;
+        let leaf = leaf_hash(&nonce, self.option_id, self.track_id);
+        match root_from_path(&leaf, self.index, self.size, &path) {
+            Some(r) if r == root => Ok(root),
+            _ => Err(ReceiptFault::PathMismatch),
+        }
+    }
+}
+
+/// One batch in a chain, as `GET /api/polls/{slug}/ledger` shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LedgerEntry {
+    pub shard: String,
+    pub seq: i64,
+    pub prev_hash: String,
+    pub root: String,
+    /// Leaves under `root`: the votes the batch counted (0 for a poll
+    /// without receipts, whose root is that of the empty tree).
+    pub size: i64,
+    /// The counters the batch changed; absent while results are hidden.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deltas: Option<Vec<Delta>>,
+    /// `SHA-256(salt || deltas)`; shown instead of `deltas` while results
+    /// are hidden.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commitment: Option<String>,
+    /// The 16-byte salt of `commitment`, published with `deltas` at close.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub salt: Option<String>,
+    pub entry_hash: String,
+    pub committed_at: DateTime<Utc>,
+}
+
+/// A page of one chain, oldest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LedgerPage {
+    pub entries: Vec<LedgerEntry>,
+    /// The `after` of the next page; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_after: Option<i64>,
+}
+
+/// The latest entry of one shard's chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LedgerHead {
+    pub shard: String,
+    pub seq: i64,
+    pub entry_hash: String,
+}
+
+/// `GET /api/polls/{slug}/ledger/heads`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LedgerHeads {
+    /// Whether entries show their deltas (results are public).
+    pub revealed: bool,
+    pub heads: Vec<LedgerHead>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RFC 6962's definition, word for word: split at the largest power of
+    /// two below `n`.
+    fn mth(leaves: &[Hash]) -> Hash {
+        match leaves.len() {
+            0 => Sha256::digest([]).into(),
+            1 => leaves[0],
+            n => {
+                let k = split(n);
+                node_hash(&mth(&leaves[..k]), &mth(&leaves[k..]))
+            }
+        }
+    }
+
+    /// The largest power of two below `n`.
+    fn split(n: usize) -> usize {
+        let mut k = 1;
+        while k * 2 < n {
+            k *= 2;
+        }
+        k
+    }
+
+    fn path(m: usize, leaves: &[Hash]) -> Vec<Hash> {
+        let n = leaves.len();
+        if n <= 1 {
+            return vec![];
+        }
+        let k = split(n);
+        if m < k {
+            let mut p = path(m, &leaves[..k]);
+            p.push(mth(&leaves[k..]));
+            p
+        } else {
+            let mut p = path(m - k, &leaves[k..]);
+            p.push(mth(&leaves[..k]));
+            p
+        }
+    }
+
+    fn leaves(n: usize) -> Vec<Hash> {
+        (0..n).map(|i| leaf_hash(&[i as u8; 16], i as i64, 1)).collect()
+    }
+
+    #[test]
+    fn the_level_tree_is_rfc_6962s_tree_and_every_path_verifies() {
+        for n in 0..=70 {
+            let l = leaves(n);
+            let tree = Tree::new(l.clone());
+            assert_eq!(tree.root(), mth(&l), "root of {n}");
+            for m in 0..n {
+                let p = tree.path(m);
+                assert_eq!(p, path(m, &l), "path of {m} in {n}");
+                assert_eq!(root_from_path(&l[m], m as u64, n as u64, &p), Some(tree.root()), "{m} in {n}");
+                // Another position does not verify. (Another size can: a
+                // path does not bind the size, which is why the ledger's
+                // deltas must add up to it.)
+                if n > 1 {
+                    assert_ne!(root_from_path(&l[m], (m as u64 + 1) % n as u64, n as u64, &p), Some(tree.root()));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn known_answers() {
+        // SHA-256 of nothing: RFC 6962's empty tree.
+        assert_eq!(
+            to_hex(&Tree::new(vec![]).root()),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        // The leaf and entry encodings, byte by byte.
+        let leaf = leaf_hash(&[0; 16], 1, 2);
+        let mut bytes = vec![0u8];
+        bytes.extend([0u8; 16]);
+        bytes.extend(1i64.to_be_bytes());
+        bytes.extend(2i64.to_be_bytes());
+        assert_eq!(leaf, <Hash>::from(Sha256::digest(&bytes)));
+        let d = [Delta { option_id: 1, track_id: 2, delta: 3 }];
+        assert_eq!(delta_bytes(&d).len(), 24);
+        assert_eq!(from_hex::<2>("0aFf"), Some([10, 255]));
+        assert_eq!(from_hex::<2>("0a"), None);
+        assert_eq!(to_hex(&[10, 255]), "0aff");
+    }
+
+    #[test]
+    fn a_receipt_checks_its_path_and_a_changed_field_breaks_it() {
+        let nonces: Vec<[u8; 16]> = (0..5u8).map(|i| [i; 16]).collect();
+        let l: Vec<Hash> = nonces.iter().enumerate().map(|(i, n)| leaf_hash(n, 10 + i as i64, 1)).collect();
+        let tree = Tree::new(l);
+        let receipt = Receipt {
+            poll: "p".into(),
+            shard: "s".into(),
+            seq: 1,
+            index: 3,
+            size: 5,
+            nonce: to_hex(&nonces[3]),
+            option_id: 13,
+            track_id: 1,
+            root: to_hex(&tree.root()),
+            proof: tree.path(3).iter().map(|h| to_hex(h)).collect(),
+        };
+        assert_eq!(receipt.check_path(), Ok(tree.root()));
+        let other = Receipt { option_id: 12, ..receipt.clone() };
+        assert_eq!(other.check_path(), Err(ReceiptFault::PathMismatch));
+        let bad = Receipt { nonce: "zz".into(), ..receipt };
+        assert_eq!(bad.check_path(), Err(ReceiptFault::Malformed("nonce")));
+    }
+}

@@ -1,0 +1,265 @@
+//! `urna verify --url URL --poll SLUG [--receipt FILE]...`: checks a poll's
+//! count from the outside, through the public API only.
+//!
+//! It walks every shard's chain from its first entry, checks that each
+//! entry follows the one before (`seq` one more, `prev_hash` the entry
+//! before's `entry_hash`) and, where deltas are shown, recomputes its
+//! `entry_hash`; sums the deltas and compares them with the results API
+//! (equal once the poll is closed; while it is open, results read first
+//! may only trail the ledger read after them); and checks each receipt's
+//! audit path against its entry's root. The first thing that does not hold
+//! is the error it exits with.
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail, ensure};
+use api::ledger::{self as chain, Hash, LedgerEntry, LedgerHeads, LedgerPage, Receipt, Tree};
+use api::{Poll, PollStatus, Results};
+
+use crate::settings::{VerifyArgs, WebhookSettings};
+
+/// What a verification found, for its closing summary.
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub shards: usize,
+    pub entries: u64,
+    /// Votes counted in the ledger (when deltas are shown).
+    pub votes: Option<i64>,
+    pub receipts: usize,
+    /// How the totals compared with the results API.
+    pub totals: String,
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} chain(s), {} entries: every link and hash holds", self.shards, self.entries)?;
+        if let Some(v) = self.votes {
+            write!(f, "; {v} votes")?;
+        }
+        write!(f, "; totals: {}; {} receipt(s) in the ledger", self.totals, self.receipts)
+    }
+}
+
+struct Api {
+    client: awc::Client,
+    base: String,
+    poll: String,
+}
+
+/// Largest answer read (a page of 1,000 entries is about 400 KB).
+const MAX_BODY: usize = 16 * 1024 * 1024;
+
+impl Api {
+    /// GETs a path; `Ok(None)` for a 403 (results hidden).
+    async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> anyhow::Result<Option<T>> {
+        let url = format!("{}{path}", self.base);
+        let mut res = self.client.get(&url).send().await.map_err(|e| anyhow::anyhow!("GET {url}: {e}"))?;
+        if res.status() == awc::http::StatusCode::FORBIDDEN {
+            return Ok(None);
+        }
+        ensure!(res.status().is_success(), "GET {url}: {}", res.status());
+        let body = res.body().limit(MAX_BODY).await.map_err(|e| anyhow::anyhow!("GET {url}: {e}"))?;
+        serde_json::from_slice(&body).with_context(|| format!("GET {url}: unexpected answer")).map(Some)
+    }
+
+    async fn must<T: serde::de::DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
+        self.get(path).await?.with_context(|| format!("GET {path}: forbidden"))
+    }
+
+    /// Every entry of one shard's chain, oldest first.
+    async fn chain(&self, shard: &str) -> anyhow::Result<Vec<LedgerEntry>> {
+        let mut all = Vec::new();
+        let mut after = 0;
+        loop {
+            let path =
+                format!("/api/polls/{}/ledger?shard={}&after={after}&limit=1000", self.poll, percent_encode(shard));
+            let page: LedgerPage = self.must(&path).await?;
+            all.extend(page.entries);
+            match page.next_after {
+                Some(next) if next > after => after = next,
+                _ => return Ok(all),
+            }
+        }
+    }
+}
+
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => char::from(b).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn hash(field: &str, hex: &str, at: &str) -> anyhow::Result<Hash> {
+    chain::from_hex::<32>(hex).with_context(|| format!("{at}: {field} is not 32 bytes of hex"))
+}
+
+/// Checks one chain, oldest entry first.
+fn check_chain(entries: &[LedgerEntry], shard: &str, receipts: bool) -> anyhow::Result<()> {
+    let empty = Tree::new(Vec::new()).root();
+    let mut prev: Hash = chain::GENESIS;
+    for (n, e) in entries.iter().enumerate() {
+        let at = format!("entry shard={shard} seq={}", e.seq);
+        ensure!(e.shard == shard, "{at}: listed under shard {:?}", e.shard);
+        ensure!(e.seq == n as i64 + 1, "{at}: expected seq {} (a chain counts up from 1 without gaps)", n + 1);
+        ensure!(
+            hash("prev_hash", &e.prev_hash, &at)? == prev,
+            "{at}: prev_hash is not the entry_hash of the entry before"
+        );
+        let root = hash("root", &e.root, &at)?;
+        let entry_hash = hash("entry_hash", &e.entry_hash, &at)?;
+        if e.size == 0 {
+            ensure!(root == empty, "{at}: no leaves, yet its root is not the empty tree's");
+        }
+        if let Some(deltas) = &e.deltas {
+            ensure!(
+                deltas
+                    .iter()
+                    .zip(deltas.iter().skip(1))
+                    .all(|(a, b)| (a.option_id, a.track_id) < (b.option_id, b.track_id)),
+                "{at}: deltas are not sorted by option, then track"
+            );
+            ensure!(deltas.iter().all(|d| d.delta > 0), "{at}: a delta is not positive");
+            ensure!(
+                chain::entry_hash(&prev, e.seq, &root, deltas) == entry_hash,
+                "{at}: entry_hash does not match SHA-256(prev_hash || seq || root || deltas)"
+            );
+            let counted: i64 = deltas.iter().map(|d| d.delta).sum();
+            if receipts && e.size > 0 {
+                ensure!(counted == e.size, "{at}: {} leaves but its deltas count {counted} votes", e.size);
+            }
+            if let (Some(salt), Some(c)) = (&e.salt, &e.commitment) {
+                let salt = chain::from_hex::<16>(salt).with_context(|| format!("{at}: salt is not 16 bytes of hex"))?;
+                ensure!(
+                    chain::to_hex(&chain::commitment(&salt, deltas)) == *c,
+                    "{at}: commitment does not match SHA-256(salt || deltas)"
+                );
+            }
+        } else {
+            ensure!(e.commitment.is_some(), "{at}: neither deltas nor their commitment");
+        }
+        prev = entry_hash;
+    }
+    Ok(())
+}
+
+/// A receipt from a file: a receipt, or a vote answer that holds one.
+fn read_receipt(path: &PathBuf) -> anyhow::Result<Receipt> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("receipt {}: not JSON", path.display()))?;
+    let value = value.get("receipt").cloned().unwrap_or(value);
+    serde_json::from_value(value).with_context(|| format!("receipt {}: not a receipt", path.display()))
+}
+
+/// Checks `poll` on the server at `url` (a base URL); see the module.
+pub async fn check(url: &str, poll: &str, receipt_files: &[PathBuf], ca: Option<PathBuf>) -> anyhow::Result<Summary> {
+    let settings = WebhookSettings { allow_private: true, ca_file: ca };
+    let client = crate::export::https_client(&settings, Duration::from_secs(30))?;
+    let api = Api { client, base: url.trim_end_matches('/').to_owned(), poll: percent_encode(poll) };
+    let receipts: Vec<(PathBuf, Receipt)> =
+        receipt_files.iter().map(|p| read_receipt(p).map(|r| (p.clone(), r))).collect::<anyhow::Result<_>>()?;
+
+    let def: Poll = api.must(&format!("/api/polls/{}", api.poll)).await?;
+    // Results before the ledger: while votes arrive, the ledger read after
+    // can only be ahead of them.
+    let results: Option<Results> = api.get(&format!("/api/polls/{}/results", api.poll)).await?;
+    let heads: LedgerHeads = api.must(&format!("/api/polls/{}/ledger/heads", api.poll)).await?;
+
+    let mut summary = Summary { shards: heads.heads.len(), ..Summary::default() };
+    let mut roots: HashMap<(String, i64), &LedgerEntry> = HashMap::new();
+    let mut chains = Vec::new();
+    for head in &heads.heads {
+        let entries = api.chain(&head.shard).await?;
+        check_chain(&entries, &head.shard, def.receipts)?;
+        let at_head = entries.get(usize::try_from(head.seq - 1).unwrap_or(usize::MAX));
+        ensure!(
+            at_head.is_some_and(|e| e.entry_hash == head.entry_hash),
+            "entry shard={} seq={}: the chain does not reach the published head {}",
+            head.shard,
+            head.seq,
+            head.entry_hash
+        );
+        summary.entries += entries.len() as u64;
+        chains.push(entries);
+    }
+    for e in chains.iter().flatten() {
+        roots.insert((e.shard.clone(), e.seq), e);
+    }
+
+    // Totals: the ledger's sums against the results API.
+    let mut ledger: BTreeMap<(i64, i64), i64> = BTreeMap::new();
+    let revealed = chains.iter().flatten().all(|e| e.deltas.is_some());
+    for d in chains.iter().flatten().filter_map(|e| e.deltas.as_ref()).flatten() {
+        *ledger.entry((d.option_id, d.track_id)).or_default() += d.delta;
+    }
+    summary.totals = match (&results, revealed) {
+        (Some(results), true) => {
+            let closed = results.status == PollStatus::Closed;
+            let mut published: BTreeMap<(i64, i64), i64> = BTreeMap::new();
+            for t in &results.tracks {
+                for o in &t.options {
+                    published.insert((o.option_id, t.id), o.votes);
+                }
+            }
+            for (&(option, track), &votes) in &published {
+                let sum = ledger.get(&(option, track)).copied().unwrap_or(0);
+                if closed {
+                    ensure!(
+                        sum == votes,
+                        "totals: option {option} on track {track}: results say {votes}, the ledger sums to {sum}"
+                    );
+                } else {
+                    ensure!(
+                        votes <= sum,
+                        "totals: option {option} on track {track}: results say {votes}, more than the ledger's {sum}"
+                    );
+                }
+            }
+            if let Some(((option, track), sum)) = ledger.iter().find(|(k, v)| **v > 0 && !published.contains_key(k)) {
+                bail!(
+                    "totals: the ledger counts {sum} votes for option {option} on track {track}, which the results do not show"
+                );
+            }
+            summary.votes = Some(ledger.values().sum());
+            if closed {
+                "equal to the results API (poll closed)".into()
+            } else {
+                "the results API trails or equals the ledger (poll open: compare again after close)".into()
+            }
+        }
+        _ => "not compared: results are hidden, so entries show commitments".into(),
+    };
+
+    // Receipts: each path leads to its entry's root.
+    for (path, r) in &receipts {
+        let at = format!("receipt {} (shard={} seq={} index={})", path.display(), r.shard, r.seq, r.index);
+        ensure!(r.poll == poll, "{at}: it is for poll {:?}", r.poll);
+        let root = r.check_path().map_err(|e| anyhow::anyhow!("{at}: {e}"))?;
+        let entry =
+            roots.get(&(r.shard.clone(), r.seq)).with_context(|| format!("{at}: no such entry in the ledger"))?;
+        ensure!(chain::to_hex(&root) == entry.root, "{at}: its root is not the root of that entry");
+        ensure!(r.size == entry.size as u64, "{at}: its tree has {} leaves, the entry {}", r.size, entry.size);
+        if let Some(deltas) = &entry.deltas {
+            ensure!(
+                deltas.iter().any(|d| d.option_id == r.option_id && d.track_id == r.track_id && d.delta > 0),
+                "{at}: the entry counts no vote for option {} on track {}",
+                r.option_id,
+                r.track_id
+            );
+        }
+        summary.receipts += 1;
+    }
+    Ok(summary)
+}
+
+/// `urna verify`: prints the summary, or fails with the first fault.
+#[allow(clippy::print_stdout, reason = "the verifier's answer is its output")]
+pub async fn run(args: VerifyArgs) -> anyhow::Result<()> {
+    let summary = check(&args.url, &args.poll, &args.receipts, args.ca_file).await?;
+    println!("poll {}: {summary}", args.poll);
+    Ok(())
+}
