@@ -24,7 +24,8 @@ CONNECTIONS, CONTROL, OUT = int(sys.argv[5]), sys.argv[6], sys.argv[7]
 TIMEOUT = 5.0
 
 state = {"acked": 0, "refused": 0, "unanswered": 0, "statuses": {}, "503_without_retry_after": 0}
-second = {"slowest_ms": 0.0, "s503": 0, "ok": 0}
+# This second's figures; `*_t`: when the first answer of that kind came.
+second = {"slowest_ms": 0.0, "s503": 0, "ok": 0, "s503_t": 0.0, "ok_t": 0.0}
 body = json.dumps({"option_id": OPTION}).encode()
 request = (
     f"POST /api/polls/{SLUG}/votes HTTP/1.1\r\nHost: {HOST}:{PORT}\r\n"
@@ -77,14 +78,17 @@ async def worker():
             if status == 200:
                 state["acked"] += 1
                 second["ok"] += 1
+                second["ok_t"] = second["ok_t"] or time.time()
             elif unknown:
                 state["unanswered"] += 1
                 second["s503"] += 1
+                second["s503_t"] = second["s503_t"] or time.time()
             else:
                 state["refused"] += 1
                 state["statuses"][str(status)] = state["statuses"].get(str(status), 0) + 1
                 if status == 503:
                     second["s503"] += 1
+                    second["s503_t"] = second["s503_t"] or time.time()
                     if not retry_after:
                         state["503_without_retry_after"] += 1
                     await asyncio.sleep(0.05)
@@ -105,7 +109,7 @@ async def reporter():
             line = {"t": time.time(), **state, **second}
             out.write(json.dumps(line) + "\n")
             out.flush()
-            second.update(slowest_ms=0.0, s503=0, ok=0)
+            second.update(slowest_ms=0.0, s503=0, ok=0, s503_t=0.0, ok_t=0.0)
         out.write(json.dumps({"t": time.time(), "final": True, **state}) + "\n")
 
 

@@ -131,7 +131,7 @@ PY
   echo "  $kind #$n: $(tail -n 1 "$WORK/results.jsonl")"
 }
 
-# Seconds from `since` to the first second of the load log with `field` > 0.
+# Seconds from `since` to the first answer of a kind (`ok`, `s503`) after it.
 first_after() { # since field
   python3 - "$WORK/load.jsonl" "$1" "$2" <<'PY'
 import json, sys
@@ -140,8 +140,9 @@ for line in open(sys.argv[1]):
     d = json.loads(line)
     if d.get("final"):
         break
-    if d["t"] > since and d.get(field, 0) > 0:
-        print(f'{d["t"] - since:.1f}')
+    at = d.get(field + "_t", 0)
+    if at > since:
+        print(f'{at - since:.2f}')
         break
 else:
     print("never")
@@ -180,8 +181,8 @@ pg_outage() { # seconds
     r=$(rss_mb); [ "$r" -gt "$rss_max" ] && rss_max=$r
     ready_during="$ready_during $(ready_code)"
   done
-  t_start=$(date +%s.%N)
   pg_start
+  t_start=$(date +%s.%N)
   sleep 3
   local first503 back slowest
   first503=$(first_after "$t_stop" s503)
@@ -243,9 +244,10 @@ for r in rows:
     notes = ", ".join(f"{k}={v}" for k, v in r.items() if k not in skip)
     out.append(f"| {r['kind']} | {r['n']} | {r['acked']} | {r['unanswered']} | {r['statuses'] or '-'} | {r['no_retry_after']} | {r['counted']} | {'yes' if r['holds'] else '**no**'} | {notes} |")
 out.append("")
-out.append("`first_503_s` and `votes_back_s` are read from the client's per-second log, so they are whole seconds "
-           "(a value of 1.0 means within the first second). `slowest_ms_during` is the slowest answer of any vote "
-           "sent while Postgres was away. `readyz_during` lists the statuses /readyz answered then.")
+out.append("`first_503_s`: seconds from the stop to the first 503; `votes_back_s`: from Postgres's return (once it "
+           "accepts connections) to the first vote answered 200; `slowest_ms_during`: the slowest answer of any vote in "
+           "the seconds Postgres was away; `readyz_during`: what /readyz answered then; `rss_mb_*`: the server's "
+           "memory before, at most during, and after; `restart_s`: from the kill to the new process answering /readyz.")
 print("\n".join(out))
 PY
 echo "wrote docs/RELIABILITY.md"

@@ -19,10 +19,15 @@ use crate::settings::FlushConfig;
 
 /// Waits between attempts of one batch; after the last, its votes get `503`.
 const RETRY_BACKOFF_MS: [u64; 5] = [0, 25, 100, 250, 600];
-/// How long a batch may wait for a database connection, all attempts
-/// together: while the database is away, votes get `503` + `Retry-After`
-/// within this, instead of hanging on the pool.
+/// How long a vote's batch may wait for a database connection, counted
+/// from when the oldest vote of the batch arrived, all attempts together:
+/// while the database is away, votes get `503` + `Retry-After` within
+/// about this, instead of hanging on the pool (votes that arrived while the
+/// batch before failed do not wait for a second budget of their own).
 const CONNECT_BUDGET: Duration = Duration::from_millis(1500);
+/// The least a batch gets to reach the database, however long its votes
+/// waited behind the batch before: a healthy pool answers in well under it.
+const CONNECT_FLOOR: Duration = Duration::from_millis(200);
 
 /// How a vote ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -100,6 +105,8 @@ pub struct PollActor {
     sink: Arc<dyn CommitSink>,
     seq: u64,
     buffer: Vec<BatchVote>,
+    /// When the oldest vote in the buffer arrived.
+    oldest: Option<tokio::time::Instant>,
     /// One entry per `CastVotes` in the buffer: how many votes, who to tell.
     replies: Vec<Reply>,
     flushing: bool,
@@ -116,6 +123,7 @@ impl PollActor {
             sink,
             seq: 0,
             buffer: Vec::with_capacity(cap),
+            oldest: None,
             replies: Vec::new(),
             flushing: false,
             timer: None,
@@ -148,6 +156,8 @@ impl PollActor {
             seq: self.seq,
         };
         let mut votes = std::mem::take(&mut self.buffer);
+        let now = tokio::time::Instant::now();
+        let deadline = (self.oldest.take().unwrap_or(now) + CONNECT_BUDGET).max(now + CONNECT_FLOOR);
         // Each vote's leaf nonce, drawn once per batch so that every retry
         // builds the same tree: one read of the OS's randomness.
         let mut nonces = vec![0u8; votes.len() * 16];
@@ -160,7 +170,7 @@ impl PollActor {
         let faults = self.deps.faults.clone();
         let fut = async move {
             let started = std::time::Instant::now();
-            let res = commit_with_retry(&db, &key, &votes, &faults).await;
+            let res = commit_with_retry(&db, &key, &votes, &faults, deadline).await;
             metrics::histogram!("urna_flush_duration_seconds").record(started.elapsed().as_secs_f64());
             metrics::histogram!("urna_flush_batch_votes").record(votes.len() as f64);
             (res, votes)
@@ -240,10 +250,10 @@ async fn commit_with_retry(
     key: &BatchKey,
     votes: &[BatchVote],
     faults: &Faults,
+    deadline: tokio::time::Instant,
 ) -> Result<Committed, CommitError> {
     let mut last = None;
     let mut ambiguous = None;
-    let deadline = tokio::time::Instant::now() + CONNECT_BUDGET;
     for (attempt, wait) in RETRY_BACKOFF_MS.iter().enumerate() {
         if *wait > 0 {
             tokio::time::sleep(Duration::from_millis(*wait)).await;
@@ -290,6 +300,9 @@ impl Handler<CastVotes> for PollActor {
 
     fn handle(&mut self, msg: CastVotes, ctx: &mut Self::Context) {
         self.replies.push((msg.votes.len(), msg.reply));
+        if self.buffer.is_empty() {
+            self.oldest = Some(tokio::time::Instant::now());
+        }
         self.buffer.extend(msg.votes);
         if self.buffer.len() >= self.deps.flush.max_batch {
             self.flush(ctx);
