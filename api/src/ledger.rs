@@ -163,13 +163,14 @@ pub fn commitment(salt: &[u8; 16], deltas: &[Delta]) -> Hash {
 
 /// Lowercase hex of 16 or 32 bytes, or anything.
 pub fn to_hex(bytes: &[u8]) -> String {
-    let digit = |n: u8| char::from(if n < 10 { b'0' + n } else { b'a' + n - 10 });
-    let mut s = String::with_capacity(bytes.len() * 2);
+    // Bytes, not chars: every receipt encodes a dozen hashes.
+    let digit = |n: u8| if n < 10 { b'0' + n } else { b'a' + n - 10 };
+    let mut out = Vec::with_capacity(bytes.len() * 2);
     for b in bytes {
-        s.push(digit(b >> 4));
-        s.push(digit(b & 15));
+        out.push(digit(b >> 4));
+        out.push(digit(b & 15));
     }
-    s
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// Exactly `N` bytes from hex (either case).

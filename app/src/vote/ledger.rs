@@ -162,6 +162,14 @@ pub struct BatchTree {
     pub seq: i64,
     /// Over the counted votes, in batch order.
     pub tree: Tree,
+    /// The root in hex, once for the batch's receipts.
+    pub root_hex: String,
+}
+
+impl BatchTree {
+    fn new(shard: &str, seq: i64, tree: Tree) -> Self {
+        Self { shard: shard.to_owned(), seq, root_hex: chain::to_hex(&tree.root()), tree }
+    }
 }
 
 /// A batch that is durably in the database.
@@ -711,7 +719,7 @@ async fn replay(
         (Some(seq), Some(root)) => {
             let tree = tree_of(votes, &counted(votes, &outcome));
             if tree.size() > 0 && tree.root().as_slice() == root.as_slice() {
-                Some(Arc::new(BatchTree { shard: key.shard.clone(), seq, tree }))
+                Some(Arc::new(BatchTree::new(&key.shard, seq, tree)))
             } else {
                 None
             }
@@ -767,8 +775,7 @@ pub async fn commit_batch(
         None => (1, chain::GENESIS.to_vec()),
     };
     let prev: Hash = prev.try_into().map_err(|_| DbErr::Custom(format!("chain head of {idem_key} is not 32 bytes")))?;
-    let tree =
-        check.receipts.then(|| Arc::new(BatchTree { shard: key.shard.clone(), seq, tree: tree_of(votes, &counted) }));
+    let tree = check.receipts.then(|| Arc::new(BatchTree::new(&key.shard, seq, tree_of(votes, &counted))));
     let root = tree.as_ref().map_or_else(|| Tree::new(Vec::new()).root(), |t| t.tree.root());
     let size = tree.as_ref().map_or(0, |t| t.tree.size()) as i64;
     let chain_deltas: Vec<Delta> =
