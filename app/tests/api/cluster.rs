@@ -63,6 +63,19 @@ pub async fn vote_spread(
     ok
 }
 
+/// Opens a poll through the first instance and waits until every other one
+/// has it (they learn of it through Redis); returns its id and options.
+pub async fn open_everywhere(apps: &[TestApp], slug: &str) -> (i64, Vec<i64>) {
+    let poll = apps[0].open_poll(slug, json!({})).await;
+    for app in &apps[1..] {
+        eventually(Duration::from_secs(1), "the new poll reaching every instance", || async {
+            app.get(&format!("/api/polls/{slug}"), &[]).await.status == StatusCode::OK
+        })
+        .await;
+    }
+    (poll["id"].as_i64().unwrap(), option_ids(&poll))
+}
+
 async fn db_total(app: &TestApp, poll_id: i64) -> i64 {
     app.db_counts(poll_id).await.values().sum()
 }
@@ -70,15 +83,7 @@ async fn db_total(app: &TestApp, poll_id: i64) -> i64 {
 #[actix_web::test]
 async fn three_instances_count_votes_spread_over_them_exactly() {
     let apps = Rc::new(spawn_cluster(3, &redis_url(), slow_db_sync).await);
-    let poll = apps[0].open_poll("spread", json!({})).await;
-    let (id, options) = (poll["id"].as_i64().unwrap(), option_ids(&poll));
-    // Instances B and C learn about the new poll through Redis.
-    for app in &apps[1..] {
-        eventually(Duration::from_secs(1), "the new poll reaching every instance", || async {
-            app.get("/api/polls/spread", &[]).await.status == StatusCode::OK
-        })
-        .await;
-    }
+    let (id, options) = open_everywhere(&apps, "spread").await;
     let acked = vote_spread(&apps, "spread", &options, 150, 60, Rc::new(Cell::new(false))).await;
     assert_eq!(acked, 9000);
     assert_eq!(db_total(&apps[0], id).await, acked);

@@ -12,7 +12,7 @@ use api::ledger::{self as chain, Receipt};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use serde_json::{Value, json};
 
-use crate::cluster::{slow_db_sync, vote_spread};
+use crate::cluster::{open_everywhere, slow_db_sync, vote_spread};
 use crate::helpers::{TestApp, eventually, option_ids, redis_url, spawn_cluster};
 use crate::on_both_backends;
 
@@ -258,14 +258,7 @@ on_both_backends!(a_failed_then_retried_flush_keeps_one_entry_and_its_receipts, 
 #[actix_web::test]
 async fn twenty_thousand_votes_over_three_instances_verify() {
     let apps = Rc::new(spawn_cluster(3, &redis_url(), slow_db_sync).await);
-    let poll = apps[0].open_poll("many", json!({})).await;
-    let (id, options) = (poll["id"].as_i64().unwrap(), option_ids(&poll));
-    for app in &apps[1..] {
-        eventually(Duration::from_secs(1), "the new poll reaching every instance", || async {
-            app.get("/api/polls/many", &[]).await.status == StatusCode::OK
-        })
-        .await;
-    }
+    let (id, options) = open_everywhere(&apps, "many").await;
     let acked = vote_spread(&apps, "many", &options, 200, 100, Rc::new(Cell::new(false))).await;
     assert_eq!(acked, 20_000);
     close(&apps[0], id).await;
