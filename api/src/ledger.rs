@@ -26,6 +26,11 @@ pub type Hash = [u8; 32];
 /// The `prev_hash` of a chain's first entry.
 pub const GENESIS: Hash = [0; 32];
 
+/// The root of a tree without leaves: `SHA-256()`.
+pub fn empty_root() -> Hash {
+    Sha256::digest([]).into()
+}
+
 /// The leaf of one counted vote.
 pub fn leaf_hash(nonce: &[u8; 16], option_id: i64, track_id: i64) -> Hash {
     let mut h = Sha256::new();
@@ -81,7 +86,7 @@ impl Tree {
     pub fn root(&self) -> Hash {
         match self.levels.last().and_then(|l| l.first()) {
             Some(root) => *root,
-            None => Sha256::digest([]).into(),
+            None => empty_root(),
         }
     }
 
@@ -202,6 +207,13 @@ pub struct Delta {
     pub option_id: i64,
     pub track_id: i64,
     pub delta: i64,
+}
+
+/// From the `(option_id, track_id, delta)` a batch's outcome stores.
+impl From<(i64, i64, i64)> for Delta {
+    fn from((option_id, track_id, delta): (i64, i64, i64)) -> Self {
+        Delta { option_id, track_id, delta }
+    }
 }
 
 /// The proof that one vote is in a committed batch: part of a `200` vote
@@ -327,7 +339,7 @@ mod tests {
     /// two below `n`.
     fn mth(leaves: &[Hash]) -> Hash {
         match leaves.len() {
-            0 => Sha256::digest([]).into(),
+            0 => empty_root(),
             1 => leaves[0],
             n => {
                 let k = split(n);

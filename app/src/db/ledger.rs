@@ -41,11 +41,7 @@ fn entry(row: &QueryResult) -> Result<StoredEntry, DbErr> {
         prev_hash: bytes(row, "prev_hash")?,
         root: bytes(row, "root")?,
         size: row.try_get("", "size")?,
-        deltas: outcome
-            .deltas
-            .into_iter()
-            .map(|(option_id, track_id, delta)| Delta { option_id, track_id, delta })
-            .collect(),
+        deltas: outcome.deltas.into_iter().map(Delta::from).collect(),
         salt: bytes(row, "salt")?,
         entry_hash: bytes(row, "entry_hash")?,
         committed_at: row.try_get("", "committed_at")?,

@@ -72,6 +72,11 @@ impl Modify for SessionCookie {
     }
 }
 
+/// The operations of one path, whatever their method.
+fn operations(item: &mut utoipa::openapi::PathItem) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete].into_iter().flatten()
+}
+
 /// Every operation that reads a body can refuse it before its handler
 /// runs: unreadable (`400`), too large (`413`), not JSON (`415`). The
 /// handlers list what they decide; this adds what the extractors do.
@@ -81,9 +86,7 @@ impl Modify for BodyRefusals {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::{Ref, RefOr};
         for item in openapi.paths.paths.values_mut() {
-            for op in
-                [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete].into_iter().flatten()
-            {
+            for op in operations(item) {
                 if op.request_body.is_none() {
                     continue;
                 }
@@ -162,9 +165,7 @@ impl Modify for Links {
         use utoipa::openapi::RefOr;
         use utoipa::openapi::link::LinkBuilder;
         for item in openapi.paths.paths.values_mut() {
-            for op in
-                [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete].into_iter().flatten()
-            {
+            for op in operations(item) {
                 let Some(id) = op.operation_id.clone() else { continue };
                 for (_, status, name, target, param, from) in LINKS.iter().filter(|l| l.0 == id) {
                     let Some(RefOr::T(response)) = op.responses.responses.get_mut(*status) else { continue };

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, bail, ensure};
-use api::ledger::{self as chain, Hash, LedgerEntry, LedgerHeads, LedgerPage, Receipt, Tree};
+use api::ledger::{self as chain, Hash, LedgerEntry, LedgerHeads, LedgerPage, Receipt};
 use api::{Poll, PollStatus, Results};
 
 use crate::settings::{VerifyArgs, WebhookSettings};
@@ -85,12 +85,7 @@ impl Api {
 }
 
 fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => char::from(b).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
 fn hash(field: &str, hex: &str, at: &str) -> anyhow::Result<Hash> {
@@ -99,7 +94,7 @@ fn hash(field: &str, hex: &str, at: &str) -> anyhow::Result<Hash> {
 
 /// Checks one chain, oldest entry first.
 fn check_chain(entries: &[LedgerEntry], shard: &str, receipts: bool) -> anyhow::Result<()> {
-    let empty = Tree::new(Vec::new()).root();
+    let empty = chain::empty_root();
     let mut prev: Hash = chain::GENESIS;
     for (n, e) in entries.iter().enumerate() {
         let at = format!("entry shard={shard} seq={}", e.seq);

@@ -696,7 +696,7 @@ pub fn receipt(
         nonce: chain::to_hex(nonce),
         option_id,
         track_id,
-        root: chain::to_hex(&batch.tree.root()),
+        root: batch.root_hex.clone(),
         proof: batch.tree.path(index).iter().map(|h| chain::to_hex(h)).collect(),
     }
 }
@@ -776,20 +776,18 @@ pub async fn commit_batch(
     };
     let prev: Hash = prev.try_into().map_err(|_| DbErr::Custom(format!("chain head of {idem_key} is not 32 bytes")))?;
     let tree = check.receipts.then(|| Arc::new(BatchTree::new(&key.shard, seq, tree_of(votes, &counted))));
-    let root = tree.as_ref().map_or_else(|| Tree::new(Vec::new()).root(), |t| t.tree.root());
+    let root = tree.as_ref().map_or_else(chain::empty_root, |t| t.tree.root());
     let size = tree.as_ref().map_or(0, |t| t.tree.size()) as i64;
-    let chain_deltas: Vec<Delta> =
-        outcome.deltas.iter().map(|&(option_id, track_id, delta)| Delta { option_id, track_id, delta }).collect();
+    let chain_deltas: Vec<Delta> = outcome.deltas.iter().copied().map(Delta::from).collect();
     let entry_hash = chain::entry_hash(&prev, seq, &root, &chain_deltas);
     let salt = crate::keys::random_bytes::<16>();
 
     // Client keys store their answers, with the receipt.
-    let leaf_of: std::collections::HashMap<usize, usize> =
-        counted.iter().enumerate().map(|(leaf, &i)| (i, leaf)).collect();
     let mut answers: Vec<(u32, u16, String)> = decided.answers;
     if let Some(t) = &tree {
         for (i, _, body) in &mut answers {
-            if let (Some(&leaf), Some(v)) = (leaf_of.get(&(*i as usize)), votes.get(*i as usize)) {
+            // `counted` is in batch order: a vote's leaf is its place there.
+            if let (Ok(leaf), Some(v)) = (counted.binary_search(&(*i as usize)), votes.get(*i as usize)) {
                 *body = with_receipt(body, t, leaf, v);
             }
         }
