@@ -52,8 +52,10 @@ string_enum!(
     PollStatus { Draft = "draft", Scheduled = "scheduled", Open = "open", Closed = "closed" }
 );
 string_enum!(
-    /// Who may read the results.
-    Visibility { Live = "live", AfterClose = "after_close", AdminOnly = "admin_only" }
+    /// Who may read the results: everyone, everyone once the poll closes,
+    /// a voter once they have voted here (and everyone once it closes), or
+    /// admins only.
+    Visibility { Live = "live", AfterClose = "after_close", AfterVote = "after_vote", AdminOnly = "admin_only" }
 );
 string_enum!(
     /// When a vote is answered: after COMMIT (`durable`) or when queued (`fast`).
@@ -367,6 +369,37 @@ pub struct TotpSetup {
     pub otpauth_uri: String,
     /// The QR code as an SVG `data:` URL, for an `<img>`.
     pub qr: String,
+}
+
+/// An admin API token as `GET /api/admin/tokens` lists it (never the
+/// token itself).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ApiToken {
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+    /// The admin who made it.
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    #[serde(default)]
+    pub revoked_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// `POST /api/admin/tokens`'s answer: the token, shown this once. Send it
+/// as `Authorization: Bearer <token>`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewApiToken {
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+    pub expires_at: DateTime<Utc>,
+    /// `urna_` and 64 hex digits; only its SHA-256 is stored.
+    pub token: String,
 }
 
 /// One line of `GET /api/admin/audit`.

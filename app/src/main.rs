@@ -28,13 +28,27 @@ async fn migrated(args: &urna::settings::DbArgs) -> anyhow::Result<sea_orm::Data
     Ok(conn)
 }
 
+/// The host a browser on this machine reaches a server bound at `bind` by.
+fn local_host(bind: &str) -> String {
+    let host = bind.rsplit_once(':').map_or("127.0.0.1", |(h, _)| h);
+    if matches!(host, "0.0.0.0" | "[::]" | "") { "127.0.0.1".into() } else { host.into() }
+}
+
 #[allow(clippy::print_stdout, reason = "the CLI prints its answers: a minted token, a setup hint")]
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
     urna::ops::init_logs(urna::ops::LogFormat::from_env());
     match Cli::parse().command {
         Command::Serve(args) => {
-            let app = Application::build(Settings::from_args(args)?).await?;
+            let settings = Settings::from_args(args)?;
+            let host = local_host(&settings.bind);
+            let app = Application::build(settings).await?;
+            let origin = format!("http://{host}:{}", app.port());
+            if let Some(path) = app.setup_path() {
+                // On standard output, not in the logs: the link is a
+                // one-time secret, void within the hour or once an admin exists.
+                println!("\nNo admin yet. Create the first one within the hour at:\n\n    {origin}{path}\n");
+            }
             app.run_until_stopped().await
         }
         Command::Migrate(args) => {

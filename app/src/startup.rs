@@ -44,6 +44,7 @@ pub struct Application {
     server: Server,
     state: web::Data<AppState>,
     shutdown: watch::Sender<bool>,
+    setup_path: Option<String>,
 }
 
 /// Connects and brings the schema up to date (or checks that it is).
@@ -254,11 +255,18 @@ impl Application {
         .listen(listener)?
         .run();
         tracing::info!(port, instance = %settings.instance_id, database = %db::redact(&settings.database_url), "urna listening");
-        Ok(Self { port, server, state, shutdown: shutdown_tx })
+        let setup_path = crate::admin::setup_link(&state.db).await?;
+        Ok(Self { port, server, state, shutdown: shutdown_tx, setup_path })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// While no admin exists: the path of a one-time setup link
+    /// (`/admin/setup?token=…`, an hour), which `urna serve` prints.
+    pub fn setup_path(&self) -> Option<&str> {
+        self.setup_path.as_deref()
     }
 
     /// The shared state, for tests that need to reach behind the API.

@@ -32,16 +32,23 @@ async function waitReady(base, child) {
   throw new Error('urna did not become ready in 30 s');
 }
 
-/** A running urna with an admin API client and a browser. */
-export async function start() {
+/** A running urna with an admin API client and a browser. With
+ * `{ firstRun: true }` no admin exists: `setupLink` is the one-time link
+ * the server printed, and there is no admin client. */
+export async function start({ firstRun = false } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'urna-e2e-'));
   const env = { ...process.env, URNA_DATA_DIR: dir, URNA_ADMIN_PASSWORD: ADMIN.password, DATABASE_URL: '', REDIS_URL: '' };
   delete env.DATABASE_URL;
   delete env.REDIS_URL;
-  execFileSync(bin, ['create-admin', ADMIN.username], { env, stdio: 'ignore' });
+  if (!firstRun) execFileSync(bin, ['create-admin', ADMIN.username], { env, stdio: 'ignore' });
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const serve = () => spawn(bin, ['serve', '--bind', `127.0.0.1:${port}`, '--site-root', siteRoot], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  let printed = '';
+  const serve = () => {
+    const c = spawn(bin, ['serve', '--bind', `127.0.0.1:${port}`, '--site-root', siteRoot], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    c.stdout.on('data', (d) => { printed += d; });
+    return c;
+  };
   const stopped = (c) => new Promise((r) => (c.exitCode !== null ? r() : c.once('exit', r)));
   let child = serve();
   await waitReady(base, child);
@@ -49,7 +56,12 @@ export async function start() {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
   });
-  const admin = await adminClient(base);
+  const admin = firstRun ? null : await adminClient(base);
+  const linkIn = () => printed.match(/http:\/\/\S+\/admin\/setup\?token=[0-9a-f]+/)?.[0];
+  for (const deadline = Date.now() + 10_000; firstRun && !linkIn() && Date.now() < deadline;) {
+    await new Promise((r) => child.stdout.once('data', r).once('close', r));
+  }
+  const setupLink = linkIn();
   // An uncaught error in a page (a panic in the wasm shows as
   // `unreachable`) fails the run even when the test's clicks worked.
   const pageErrors = [];
@@ -57,6 +69,7 @@ export async function start() {
     base,
     browser,
     admin,
+    setupLink,
     /** A fresh browser context (its own cookies) and page, in `locale`. */
     async page(locale = 'en-US') {
       const context = await browser.newContext({ locale, acceptDownloads: true });

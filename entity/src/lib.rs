@@ -6,11 +6,13 @@
 //! - `counters`, `batches`, `voter_marks`: the write side (sharded counters,
 //!   the batch ledger, one-per-voter dedupe marks).
 //! - `admins`, `sessions`, `audit_log`, `app_secrets`, `login_throttle`:
-//!   administration.
+//!   administration; `api_tokens` (bearer tokens for a host's systems) and
+//!   `setup_tokens` (first-run links).
 //! - `webhook_cursors`: how far each poll's webhook export got.
 //! - `pow_spent`, `idempotency_keys`, `invites`: what tells people from
 //!   scripts and retries from new votes.
 pub mod admins;
+pub mod api_tokens;
 pub mod app_secrets;
 pub mod audit_log;
 pub mod batches;
@@ -22,6 +24,7 @@ pub mod poll_options;
 pub mod polls;
 pub mod pow_spent;
 pub mod sessions;
+pub mod setup_tokens;
 pub mod tracks;
 pub mod voter_marks;
 pub mod webhook_cursors;

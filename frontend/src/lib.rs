@@ -101,6 +101,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin") view=pages::admin::AdminHome/>
                     <Route path=path!("/admin/audit") view=pages::admin::AuditPage/>
                     <Route path=path!("/admin/account") view=pages::account::AccountPage/>
+                    <Route path=path!("/admin/tokens") view=pages::tokens::TokensPage/>
+                    <Route path=path!("/admin/setup") view=pages::setup::SetupPage/>
                     <Route path=path!("/admin/polls/new") view=pages::admin::NewPollPage/>
                     <Route path=path!("/admin/polls/:id") view=pages::admin::PollAdminPage/>
                 </Routes>

@@ -15,6 +15,8 @@
 //!   login throttling, and the webhooks' signing secrets.
 //! - `m20261130_100000_public_ledger`: receipts on polls, and each batch's
 //!   entry in its poll and shard's hash chain.
+//! - `m20261130_140000_admin_tokens`: admin API tokens and first-run setup
+//!   links.
 pub use sea_orm_migration::prelude::*;
 
 mod m20261121_110000_create_polls;
@@ -25,6 +27,7 @@ mod m20261121_123000_create_webhooks;
 mod m20261122_090000_create_vote_guards;
 mod m20261122_120000_harden_edges;
 mod m20261130_100000_public_ledger;
+mod m20261130_140000_admin_tokens;
 
 pub struct Migrator;
 
@@ -40,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_090000_create_vote_guards::Migration),
             Box::new(m20261122_120000_harden_edges::Migration),
             Box::new(m20261130_100000_public_ledger::Migration),
+            Box::new(m20261130_140000_admin_tokens::Migration),
         ]
     }
 }

@@ -7,7 +7,7 @@ use api::TotpSetup;
 use chrono::Utc;
 use serde::Deserialize;
 
-use super::auth::{self, AccountOwner, AdminUser};
+use super::auth::{self, Account, AccountOwner};
 use super::{throttle, totp};
 use crate::db::accounts::{self, TotpChange};
 use crate::http::ApiError;
@@ -38,7 +38,7 @@ pub struct CodeBody {
 async fn confirm_password(
     req: &HttpRequest,
     state: &AppState,
-    user: &AdminUser,
+    user: &Account,
     password: String,
 ) -> Result<entity::admins::Model, ApiError> {
     let now = Utc::now();

@@ -20,7 +20,7 @@ use chrono::Utc;
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
-use crate::db::accounts;
+use crate::db::{accounts, mutation, tokens};
 use crate::domain::Role;
 use crate::http::ApiError;
 use crate::state::AppState;
@@ -135,9 +135,9 @@ pub fn cleared_session_cookie(secure: bool) -> Cookie<'static> {
     c
 }
 
-/// A logged-in admin or viewer.
+/// A person logged in with a session cookie.
 #[derive(Clone, Debug)]
-pub struct AdminUser {
+pub struct Account {
     pub id: i64,
     pub username: String,
     pub role: Role,
@@ -146,8 +146,56 @@ pub struct AdminUser {
     pub totp_enabled: bool,
 }
 
-/// The admin behind the request's session cookie, if any.
+/// How a request proved who it is.
+#[derive(Clone, Debug)]
+pub enum Via {
+    Session(Account),
+    /// `Authorization: Bearer`, an admin API token with this id.
+    Token(i64),
+}
+
+/// A logged-in admin or viewer, or an API token acting as one.
+#[derive(Clone, Debug)]
+pub struct AdminUser {
+    /// Who the audit log names: the username, or `token:<name>`.
+    pub actor: String,
+    pub role: Role,
+    pub via: Via,
+}
+
+/// The prefix of every API token, so that a leaked one is recognisable
+/// (secret scanners, logs).
+pub const API_TOKEN_PREFIX: &str = "urna_";
+
+/// The token of an `Authorization: Bearer` header; `Err` for an
+/// `Authorization` header that is not one.
+fn bearer(req: &HttpRequest) -> Result<Option<&str>, ApiError> {
+    let Some(value) = req.headers().get(actix_web::http::header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value.to_str().map_err(|_| ApiError::ApiTokenInvalid)?;
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+            Ok(Some(token.trim()))
+        }
+        _ => Err(ApiError::ApiTokenInvalid),
+    }
+}
+
+/// Who is behind the request: an `Authorization: Bearer` token (checked
+/// first; a bad one is refused, never passed over for a cookie), else the
+/// session cookie. Each request a token authenticates is audit-logged with
+/// the token's name, its method and path.
 pub async fn current_admin(req: &HttpRequest, state: &AppState) -> Result<Option<AdminUser>, ApiError> {
+    if let Some(token) = bearer(req)? {
+        let found = tokens::live_token(&state.db, &token_hash(token), Utc::now()).await?;
+        let token = found.ok_or(ApiError::ApiTokenInvalid)?;
+        let role = Role::parse(&token.role).map_err(|e| anyhow::anyhow!("token {}: {e}", token.id))?;
+        let actor = format!("token:{}", token.name);
+        let detail = serde_json::json!({ "method": req.method().as_str(), "path": req.path() });
+        mutation::append_audit(&state.db, &actor, "token.use", &format!("token:{}", token.id), detail).await?;
+        return Ok(Some(AdminUser { actor, role, via: Via::Token(token.id) }));
+    }
     let Some(cookie) = req.cookie(cookie_name(state.secure_cookies)) else {
         return Ok(None);
     };
@@ -157,14 +205,15 @@ pub async fn current_admin(req: &HttpRequest, state: &AppState) -> Result<Option
         return Ok(None);
     };
     let role = Role::parse(&admin.role).map_err(|e| anyhow::anyhow!("admin {}: {e}", admin.id))?;
-    Ok(Some(AdminUser {
+    let account = Account {
         id: admin.id,
         username: admin.username,
         role,
         csrf_token: session.csrf_token,
         token_hash: hash,
         totp_enabled: admin.totp_secret.is_some(),
-    }))
+    };
+    Ok(Some(AdminUser { actor: account.username.clone(), role, via: Via::Session(account) }))
 }
 
 fn state_of(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
@@ -187,15 +236,15 @@ impl FromRequest for AdminUser {
 }
 
 /// Checks the CSRF header against the session's token.
-pub fn check_csrf(req: &HttpRequest, user: &AdminUser) -> Result<(), ApiError> {
+pub fn check_csrf(req: &HttpRequest, account: &Account) -> Result<(), ApiError> {
     let sent = req.headers().get(CSRF_HEADER).map(|v| v.as_bytes()).unwrap_or_default();
-    if crate::keys::same_secret(sent, user.csrf_token.as_bytes()) { Ok(()) } else { Err(ApiError::CsrfTokenInvalid) }
+    if crate::keys::same_secret(sent, account.csrf_token.as_bytes()) { Ok(()) } else { Err(ApiError::CsrfTokenInvalid) }
 }
 
-/// A logged-in user (admin or viewer) changing their own account: the
-/// session's CSRF token is required.
+/// A logged-in user (admin or viewer) changing their own account: a
+/// session (an API token has no account) and its CSRF token.
 #[derive(Clone, Debug)]
-pub struct AccountOwner(pub AdminUser);
+pub struct AccountOwner(pub Account);
 
 impl FromRequest for AccountOwner {
     type Error = ApiError;
@@ -205,14 +254,18 @@ impl FromRequest for AccountOwner {
         let user = AdminUser::from_request(req, payload);
         let req = req.clone();
         Box::pin(async move {
-            let user = user.await?;
-            check_csrf(&req, &user)?;
-            Ok(AccountOwner(user))
+            let Via::Session(account) = user.await?.via else {
+                return Err(ApiError::SessionRequired);
+            };
+            check_csrf(&req, &account)?;
+            Ok(AccountOwner(account))
         })
     }
 }
 
-/// An admin allowed to change state: role `admin` and a matching CSRF token.
+/// An admin allowed to change state: role `admin`, and with a session its
+/// CSRF token (a bearer token is not sent by browsers on their own, so it
+/// needs none).
 #[derive(Clone, Debug)]
 pub struct AdminWriter(pub AdminUser);
 
@@ -221,9 +274,13 @@ impl FromRequest for AdminWriter {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let owner = AccountOwner::from_request(req, payload);
+        let user = AdminUser::from_request(req, payload);
+        let req = req.clone();
         Box::pin(async move {
-            let AccountOwner(user) = owner.await?;
+            let user = user.await?;
+            if let Via::Session(account) = &user.via {
+                check_csrf(&req, account)?;
+            }
             if user.role != Role::Admin {
                 return Err(ApiError::ReadOnlyRole);
             }

@@ -101,7 +101,7 @@ pub async fn create(
     let codes: Vec<String> = (0..body.0.0.count).map(|_| new_code()).collect();
     let hashes: Vec<[u8; 32]> =
         codes.iter().map(|c| state.server_key.voter_hash(VoterKind::Invite, &normalize_invite(c))).collect();
-    mutation::create_invites(&state.db, entry.def.id, &hashes, &user.0.username).await.map_err(ApiError::from)?;
+    mutation::create_invites(&state.db, entry.def.id, &hashes, &user.0.actor).await.map_err(ApiError::from)?;
     let base = format!("/p/{}", entry.def.slug);
     Ok(match format {
         Format::Csv => {

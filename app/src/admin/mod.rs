@@ -14,6 +14,8 @@
 //! - `polls`: create, list, read, edit, delete, open, close.
 //! - `reports`: the admin's vote curve, the CSV export, the operations panel.
 //! - `invites`: single-use invite codes, their sheet and their count.
+//! - `tokens`: API tokens for a host's systems (`Authorization: Bearer`).
+//! - `setup`: the first admin, from the one-time link `urna serve` prints.
 //! - `audit`: the audit log.
 mod account;
 mod audit;
@@ -22,11 +24,14 @@ mod invites;
 mod polls;
 mod reports;
 mod sessions;
+mod setup;
 mod throttle;
+mod tokens;
 mod totp;
 
 pub use account::reset_admin;
 pub use auth::{AdminUser, check_new_password, current_admin, hash_password};
+pub use setup::setup_link;
 pub use throttle::WINDOW as LOGIN_THROTTLE_WINDOW;
 /// The one-time code of a two-step login secret at a Unix time (for tests
 /// and tools).
@@ -59,6 +64,10 @@ use crate::http::resource;
     reports::export_csv,
     reports::ops,
     audit::list,
+    tokens::create,
+    tokens::list,
+    tokens::revoke,
+    setup::setup,
 ))]
 pub struct Api;
 
@@ -88,5 +97,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/admin/polls/{id}/timeseries").route(web::get().to(reports::timeseries)))
         .service(resource("/api/admin/polls/{id}/export.csv").route(web::get().to(reports::export_csv)))
         .service(resource("/api/admin/ops").route(web::get().to(reports::ops)))
-        .service(resource("/api/admin/audit").route(web::get().to(audit::list)));
+        .service(resource("/api/admin/audit").route(web::get().to(audit::list)))
+        .service(resource("/api/admin/tokens").route(web::get().to(tokens::list)).route(web::post().to(tokens::create)))
+        .service(resource("/api/admin/tokens/{id}").route(web::delete().to(tokens::revoke)))
+        .service(resource("/api/admin/setup").route(web::post().to(setup::setup)));
 }

@@ -305,7 +305,7 @@ pub async fn create(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let new = NewPoll::try_from(body.into_inner().0)?;
-    let id = mutation::create_poll(&state.db, &new, &user.0.username).await?;
+    let id = mutation::create_poll(&state.db, &new, &user.0.actor).await?;
     reloaded(&state, id, actix_web::http::StatusCode::CREATED, new.webhook_secret).await
 }
 
@@ -363,7 +363,7 @@ pub async fn update(
         _ if rotate => return Err(ApiError::InvalidBody("rotate_webhook_secret needs a webhook_url".into())),
         _ => None,
     };
-    mutation::update_poll(&state.db, *path, &patch, &user.0.username).await?;
+    mutation::update_poll(&state.db, *path, &patch, &user.0.actor).await?;
     let new_secret = patch.webhook_secret.flatten();
     reloaded(&state, *path, actix_web::http::StatusCode::OK, new_secret).await
 }
@@ -388,7 +388,7 @@ pub async fn delete(
     path: web::Path<i64>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    mutation::delete_poll(&state.db, *path, &user.0.username).await?;
+    mutation::delete_poll(&state.db, *path, &user.0.actor).await?;
     state.registry.announce(*path).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -413,7 +413,7 @@ pub async fn open(
     path: web::Path<i64>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    mutation::open_poll(&state.db, *path, &user.0.username).await?;
+    mutation::open_poll(&state.db, *path, &user.0.actor).await?;
     reloaded(&state, *path, actix_web::http::StatusCode::OK, None).await
 }
 
@@ -437,6 +437,6 @@ pub async fn close(
     path: web::Path<i64>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    mutation::close_poll(&state.db, *path, &user.0.username).await?;
+    mutation::close_poll(&state.db, *path, &user.0.actor).await?;
     reloaded(&state, *path, actix_web::http::StatusCode::OK, None).await
 }

@@ -3,7 +3,7 @@ use api::Me;
 use chrono::Utc;
 use serde::Deserialize;
 
-use super::auth::{self, AccountOwner, AdminUser};
+use super::auth::{self, AccountOwner, AdminUser, Via};
 use super::throttle;
 use super::totp;
 use crate::db::{accounts, mutation};
@@ -69,6 +69,17 @@ pub async fn login(
         }
     }
     keys.clear(&state.db).await?;
+    start_session(&state, admin, HttpResponse::Ok()).await
+}
+
+/// A new session for `admin`: its audit row, the cookie and `Me` in an
+/// answer of `status`.
+pub async fn start_session(
+    state: &AppState,
+    admin: entity::admins::Model,
+    mut status: actix_web::HttpResponseBuilder,
+) -> Result<HttpResponse, ApiError> {
+    let now = Utc::now();
     let role = Role::parse(&admin.role).map_err(anyhow::Error::msg)?;
     let token = random_token();
     let csrf = random_token();
@@ -82,7 +93,7 @@ pub async fn login(
         serde_json::json!({ "totp": admin.totp_secret.is_some() }),
     )
     .await?;
-    Ok(HttpResponse::Ok().cookie(auth::session_cookie(&token, state.secure_cookies, max)).json(Me {
+    Ok(status.cookie(auth::session_cookie(&token, state.secure_cookies, max)).json(Me {
         username: admin.username,
         role,
         csrf_token: csrf,
@@ -128,10 +139,14 @@ pub async fn logout(AccountOwner(user): AccountOwner, state: web::Data<AppState>
     )
 )]
 pub async fn me(user: AdminUser) -> HttpResponse {
-    HttpResponse::Ok().json(Me {
-        username: user.username,
-        role: user.role,
-        csrf_token: user.csrf_token,
-        totp_enabled: user.totp_enabled,
+    HttpResponse::Ok().json(match user.via {
+        Via::Session(account) => Me {
+            username: account.username,
+            role: account.role,
+            csrf_token: account.csrf_token,
+            totp_enabled: account.totp_enabled,
+        },
+        // A token needs no CSRF token and has no account of its own.
+        Via::Token(_) => Me { username: user.actor, role: user.role, csrf_token: String::new(), totp_enabled: false },
     })
 }

@@ -10,10 +10,12 @@
 //! - `accounts`: admin sessions, passwords, two-step login, failed logins.
 //! - `webhook`: leases and cursors of the webhook export.
 //! - `ledger`: the public ledger's chain entries.
+//! - `tokens`: admin API tokens and first-run setup links.
 pub mod accounts;
 pub mod ledger;
 pub mod mutation;
 pub mod query;
+pub mod tokens;
 pub mod webhook;
 
 use std::time::Duration;

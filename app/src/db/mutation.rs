@@ -403,6 +403,18 @@ pub async fn create_admin(
     password_hash: &str,
     role: &str,
 ) -> Result<i64, MutationError> {
+    Ok(create_admin_in(db, username, password_hash, role, "cli").await?.id)
+}
+
+/// A new admin and its audit row, by `actor` (`cli`, or `setup` for the
+/// first-run link).
+pub async fn create_admin_in(
+    db: &impl ConnectionTrait,
+    username: &str,
+    password_hash: &str,
+    role: &str,
+    actor: &str,
+) -> Result<admins::Model, MutationError> {
     let admin = admins::ActiveModel {
         username: Set(username.to_owned()),
         password_hash: Set(password_hash.to_owned()),
@@ -418,13 +430,13 @@ pub async fn create_admin(
     .map_err(|e| if is_unique_violation(&e) { MutationError::UsernameTaken } else { e.into() })?;
     append_audit(
         db,
-        "cli",
+        actor,
         "admin.create",
         &format!("admin:{}", admin.id),
         serde_json::json!({ "username": username, "role": role }),
     )
     .await?;
-    Ok(admin.id)
+    Ok(admin)
 }
 
 /// Returns the stored secret `name`, storing `candidate` first if there is

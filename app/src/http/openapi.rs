@@ -1,7 +1,7 @@
 //! The OpenAPI document, generated from the handlers' `#[utoipa::path]`
 //! annotations, served at `/api/openapi.json` and browsable at `/api/docs/`
 //! (Swagger UI, its assets vendored from crates.io).
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -55,13 +55,14 @@ pub fn document() -> utoipa::openapi::OpenApi {
         doc.merge(part);
     }
     // Over every room's paths, so after the merge.
-    for m in [&BodyRefusals as &dyn Modify, &EventStreams, &Links] {
+    for m in [&BodyRefusals as &dyn Modify, &EventStreams, &Links, &BearerToo] {
         m.modify(&mut doc);
     }
     doc
 }
 
-/// The admin session: the `urna_session` cookie set by login.
+/// The admin session (the `urna_session` cookie set by login) and admin
+/// API tokens (`Authorization: Bearer`).
 struct SessionCookie;
 
 impl Modify for SessionCookie {
@@ -69,6 +70,33 @@ impl Modify for SessionCookie {
         let components = openapi.components.get_or_insert_with(Default::default);
         components
             .add_security_scheme("session", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("urna_session"))));
+        let mut bearer = Http::new(HttpAuthScheme::Bearer);
+        bearer.description =
+            Some("An admin API token (`urna_…`) from `POST /api/admin/tokens`; no CSRF token needed".into());
+        components.add_security_scheme("bearer", SecurityScheme::Http(bearer));
+    }
+}
+
+/// Operations that act on a person's own account: a session only.
+const SESSION_ONLY: &[&str] = &["logout", "change_password", "totp_setup", "totp_enable", "totp_disable"];
+
+/// Every operation a session can use, but those of [`SESSION_ONLY`], takes
+/// an API token instead.
+struct BearerToo;
+
+impl Modify for BearerToo {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            for op in operations(item) {
+                if op.operation_id.as_deref().is_some_and(|id| SESSION_ONLY.contains(&id)) {
+                    continue;
+                }
+                let Some(security) = op.security.as_mut() else { continue };
+                if security.contains(&SecurityRequirement::new("session", Vec::<String>::new())) {
+                    security.push(SecurityRequirement::new("bearer", Vec::<String>::new()));
+                }
+            }
+        }
     }
 }
 

@@ -39,6 +39,10 @@ pub enum ApiError {
     VoterTokenInvalid(String),
     #[error("this invite code does not exist")]
     InviteInvalid,
+    /// `Authorization: Bearer` with a token that is unknown, expired or
+    /// revoked (or an `Authorization` header of another scheme).
+    #[error("this API token is unknown, expired or revoked; send Authorization: Bearer <token>")]
+    ApiTokenInvalid,
 
     // 403
     #[error("missing or wrong X-CSRF-Token header")]
@@ -47,6 +51,8 @@ pub enum ApiError {
     ReadOnlyRole,
     #[error("results are published when the poll closes")]
     ResultsHiddenUntilClose,
+    #[error("results of this poll are shown to those who have voted in it")]
+    ResultsHiddenUntilVote,
     #[error("results of this poll are for admins only")]
     ResultsAdminOnly,
     /// The poll asks each vote for a solved challenge; fetch one here.
@@ -58,6 +64,12 @@ pub enum ApiError {
     PowReused,
     #[error("the current password is wrong")]
     PasswordWrong,
+    /// A person's own account (password, two-step login, logout) is not an
+    /// API token's to change.
+    #[error("this route changes a person's own account: log in; an API token cannot use it")]
+    SessionRequired,
+    #[error("this setup link was used, has expired, or an admin exists already; use `urna create-admin`")]
+    SetupLinkInvalid,
 
     // 404
     #[error("no poll named {0:?}")]
@@ -68,6 +80,8 @@ pub enum ApiError {
     OptionNotFound(i64),
     #[error("no track {0} in this poll")]
     TrackNotFound(String),
+    #[error("no API token with id {0}, or it is revoked already")]
+    TokenNotFound(i64),
     #[error("no such route")]
     RouteNotFound,
     /// A path segment does not parse (a poll id that is not a number).
@@ -174,6 +188,10 @@ impl ApiError {
             UnreadableBody(_) => "bad-request",
             IdempotencyKeyInvalid => "idempotency-key-invalid",
             InviteInvalid => "invite-invalid",
+            ApiTokenInvalid => "api-token-invalid",
+            SessionRequired => "session-required",
+            SetupLinkInvalid => "setup-link-invalid",
+            TokenNotFound(_) => "token-not-found",
             PowRequired { .. } => "pow-required",
             PowInvalid(_) => "pow-invalid",
             PowReused => "pow-reused",
@@ -197,6 +215,7 @@ impl ApiError {
             ReadOnlyRole => "read-only-role",
             ResultsHiddenUntilClose => "results-hidden-until-close",
             ResultsAdminOnly => "results-admin-only",
+            ResultsHiddenUntilVote => "results-hidden-until-vote",
             PollNotFound(_) | PollIdNotFound(_) => "poll-not-found",
             OptionNotFound(_) => "option-not-found",
             TrackNotFound(_) => "track-not-found",
@@ -263,17 +282,21 @@ impl ResponseError for ApiError {
             | TotpInvalid
             | VoterCredentialRequired(_)
             | VoterTokenInvalid(_)
-            | InviteInvalid => StatusCode::UNAUTHORIZED,
+            | InviteInvalid
+            | ApiTokenInvalid => StatusCode::UNAUTHORIZED,
             CsrfTokenInvalid
             | ReadOnlyRole
             | ResultsHiddenUntilClose
             | ResultsAdminOnly
+            | ResultsHiddenUntilVote
             | PowRequired { .. }
             | PowInvalid(_)
             | PowReused
-            | PasswordWrong => StatusCode::FORBIDDEN,
-            PollNotFound(_) | PollIdNotFound(_) | OptionNotFound(_) | TrackNotFound(_) | RouteNotFound
-            | BadPathSegment(_) => StatusCode::NOT_FOUND,
+            | PasswordWrong
+            | SessionRequired
+            | SetupLinkInvalid => StatusCode::FORBIDDEN,
+            PollNotFound(_) | PollIdNotFound(_) | OptionNotFound(_) | TrackNotFound(_) | TokenNotFound(_)
+            | RouteNotFound | BadPathSegment(_) => StatusCode::NOT_FOUND,
             MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             NotOpenYet { .. }
             | PollClosed
@@ -315,6 +338,9 @@ impl ResponseError for ApiError {
         match self {
             ApiError::RateLimited(_, secs) | ApiError::LoginThrottled(secs) => {
                 res.insert_header((header::RETRY_AFTER, secs.to_string()));
+            }
+            ApiError::ApiTokenInvalid => {
+                res.insert_header((header::WWW_AUTHENTICATE, r#"Bearer error="invalid_token""#));
             }
             ApiError::MethodNotAllowed { allow, .. } => {
                 let allow: Vec<&str> = allow.iter().map(Method::as_str).collect();
@@ -382,15 +408,15 @@ pub mod responses {
     );
     response!(
         Unauthorized,
-        "Not authenticated: `not-logged-in`, `login-failed`, `totp-required`, `totp-invalid`, `voter-credential-required`, `voter-token-invalid` or `invite-invalid`"
+        "Not authenticated: `not-logged-in`, `login-failed`, `totp-required`, `totp-invalid`, `voter-credential-required`, `voter-token-invalid`, `invite-invalid` or `api-token-invalid`"
     );
     response!(
         Forbidden,
-        "Not allowed: `csrf-token-invalid`, `read-only-role`, `results-hidden-until-close`, `results-admin-only`, `pow-required` (with `challenge`, the URL of a new challenge), `pow-invalid`, `pow-reused` or `password-wrong`"
+        "Not allowed: `csrf-token-invalid`, `read-only-role`, `results-hidden-until-close`, `results-hidden-until-vote`, `results-admin-only`, `pow-required` (with `challenge`, the URL of a new challenge), `pow-invalid`, `pow-reused`, `password-wrong`, `session-required` (an API token on a route for a person's own account) or `setup-link-invalid`"
     );
     response!(
         NotFound,
-        "Not found: `poll-not-found`, `option-not-found`, `track-not-found`, `route-not-found` or `bad-path`"
+        "Not found: `poll-not-found`, `option-not-found`, `track-not-found`, `token-not-found`, `route-not-found` or `bad-path`"
     );
     response!(
         Conflict,

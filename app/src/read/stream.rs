@@ -37,17 +37,29 @@ pub async fn visible_entry(req: &HttpRequest, state: &AppState, slug: &str) -> R
 
 async fn check_visibility(req: &HttpRequest, state: &AppState, def: &PollDef) -> Result<(), ApiError> {
     match public_visibility(def) {
+        Err(ApiError::ResultsHiddenUntilVote) if has_voted(req, state, def) => Ok(()),
         Err(_) if admin::current_admin(req, state).await?.is_some() => Ok(()),
         other => other,
     }
+}
+
+/// Whether the request carries this poll's proof of a vote (the cookie a
+/// vote's answer set).
+fn has_voted(req: &HttpRequest, state: &AppState, def: &PollDef) -> bool {
+    req.cookie(&crate::vote::voted_cookie_name(def.id))
+        .is_some_and(|c| state.server_key.verify_voted_mark(def.id, c.value()))
 }
 
 /// Whether anyone may see the poll's results now, and if not, why.
 pub fn public_visibility(def: &PollDef) -> Result<(), ApiError> {
     match def.results_visibility {
         Visibility::Live => Ok(()),
-        Visibility::AfterClose if def.effective_status(Utc::now()) == PollStatus::Closed => Ok(()),
+        // Once a poll closes, what was hidden until then is public.
+        Visibility::AfterClose | Visibility::AfterVote if def.effective_status(Utc::now()) == PollStatus::Closed => {
+            Ok(())
+        }
         Visibility::AfterClose => Err(ApiError::ResultsHiddenUntilClose),
+        Visibility::AfterVote => Err(ApiError::ResultsHiddenUntilVote),
         Visibility::AdminOnly => Err(ApiError::ResultsAdminOnly),
     }
 }

@@ -89,26 +89,51 @@ impl ServerKey {
         hmac(self.bytes(), &[b"voter:", kind.tag(), b":", voter_id.as_bytes()])
     }
 
-    /// A new signed anonymous voter cookie value.
-    pub fn new_cookie(&self) -> String {
+    /// A new random id signed for `scope`: `id.signature`.
+    fn signed(&self, scope: &[u8]) -> String {
         let id = hex::encode(random_bytes::<16>());
-        let sig = hmac(self.bytes(), &[b"cookie:", id.as_bytes()]);
-        format!("{id}.{}", hex::encode(sig))
+        format!("{id}.{}", hex::encode(hmac(self.bytes(), &[scope, id.as_bytes()])))
     }
 
-    /// The anonymous voter id inside a cookie, if its signature holds.
-    pub fn verify_cookie(&self, value: &str) -> Option<String> {
+    /// The id inside a value [`Self::signed`] made for `scope`, if its
+    /// signature holds.
+    fn verified(&self, scope: &[u8], value: &str) -> Option<String> {
         let (id, sig_hex) = value.split_once('.')?;
         if id.len() != 32 {
             return None;
         }
         let sig = hex::decode(sig_hex).ok()?;
         let mut mac = HmacSha256::new_from_slice(self.bytes()).ok()?;
-        mac.update(b"cookie:");
+        mac.update(scope);
         mac.update(id.as_bytes());
         mac.verify_slice(&sig).ok()?;
         Some(id.to_owned())
     }
+
+    /// A new signed anonymous voter cookie value.
+    pub fn new_cookie(&self) -> String {
+        self.signed(b"cookie:")
+    }
+
+    /// The anonymous voter id inside a cookie, if its signature holds.
+    pub fn verify_cookie(&self, value: &str) -> Option<String> {
+        self.verified(b"cookie:", value)
+    }
+
+    /// Proof that its holder voted in poll `poll_id` (for results shown
+    /// after voting): a value signed for this poll only.
+    pub fn voted_mark(&self, poll_id: i64) -> String {
+        self.signed(format!("voted:{poll_id}:").as_bytes())
+    }
+
+    pub fn verify_voted_mark(&self, poll_id: i64, value: &str) -> bool {
+        self.verified(format!("voted:{poll_id}:").as_bytes(), value).is_some()
+    }
+}
+
+/// The cookie that holds [`ServerKey::voted_mark`] for a poll.
+pub fn voted_cookie_name(poll_id: i64) -> String {
+    format!("urna_voted_{poll_id}")
 }
 
 /// Where a voter identity came from.
@@ -160,5 +185,15 @@ mod tests {
         assert!(k.verify_cookie(&c).is_some());
         assert!(ServerKey::new(SecretString::from("k2")).verify_cookie(&c).is_none());
         assert_ne!(k.voter_hash(VoterKind::Token, "a"), k.voter_hash(VoterKind::Cookie, "a"));
+    }
+
+    #[test]
+    fn a_voted_mark_holds_for_its_poll_only() {
+        let k = ServerKey::new(SecretString::from("k1"));
+        let mark = k.voted_mark(7);
+        assert!(k.verify_voted_mark(7, &mark));
+        assert!(!k.verify_voted_mark(8, &mark));
+        assert!(k.verify_cookie(&mark).is_none(), "a mark is not a voter cookie");
+        assert!(!k.verify_voted_mark(7, &k.new_cookie()), "nor a voter cookie a mark");
     }
 }

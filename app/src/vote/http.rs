@@ -238,12 +238,33 @@ pub async fn cast_vote(
 /// Casts one vote and counts it in the votes metric: the JSON route and the
 /// voting page's form both come here.
 pub async fn cast(req: &HttpRequest, slug: &str, body: VoteBody, state: &AppState) -> Result<HttpResponse, ApiError> {
-    let res = vote(req, slug, body, state).await;
+    let mut res = vote(req, slug, body, state).await;
     metrics::counter!("urna_votes_total", "outcome" => outcome(&res)).increment(1);
-    if res.is_ok() {
+    if let Ok(answer) = res.as_mut() {
         crate::ops::record_vote();
+        if let Some(cookie) = voted_cookie(state, slug) {
+            answer.add_cookie(&cookie).map_err(|e| anyhow::anyhow!("voted cookie: {e}"))?;
+        }
     }
     res
+}
+
+/// For a poll whose results a voter sees once they have voted: the cookie
+/// that says this browser voted here (read by the results routes).
+fn voted_cookie(state: &AppState, slug: &str) -> Option<actix_web::cookie::Cookie<'static>> {
+    let entry = public_poll(state, slug).ok()?;
+    (entry.def.results_visibility == crate::domain::Visibility::AfterVote).then(|| {
+        actix_web::cookie::Cookie::build(
+            voter::voted_cookie_name(entry.def.id),
+            state.server_key.voted_mark(entry.def.id),
+        )
+        .path("/")
+        .http_only(true)
+        .same_site(actix_web::cookie::SameSite::Lax)
+        .secure(state.secure_cookies)
+        .max_age(actix_web::cookie::time::Duration::days(90))
+        .finish()
+    })
 }
 
 /// A vote's outcome in one word: `recorded`, `accepted`, or the error's code.

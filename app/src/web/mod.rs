@@ -177,8 +177,14 @@ pub async fn vote_form(
 ) -> HttpResponse {
     let VoteForm { option_id, track } = form.into_inner();
     let body = VoteBody { option_id, track: track.map(TrackRef::Id) };
-    let outcome = vote::outcome(&vote::cast(&req, &path, body, &state).await);
+    let answer = vote::cast(&req, &path, body, &state).await;
+    let outcome = vote::outcome(&answer);
     let slug: String = path.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
     let track = track.map(|t| format!("&track={t}")).unwrap_or_default();
-    HttpResponse::SeeOther().insert_header((header::LOCATION, format!("/p/{slug}?outcome={outcome}{track}"))).finish()
+    let mut back = HttpResponse::SeeOther();
+    // The vote's cookies (results after voting) come back with the redirect.
+    for cookie in answer.iter().flat_map(|a| a.cookies()) {
+        back.cookie(cookie.into_owned());
+    }
+    back.insert_header((header::LOCATION, format!("/p/{slug}?outcome={outcome}{track}"))).finish()
 }

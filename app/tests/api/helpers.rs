@@ -81,6 +81,8 @@ pub struct TestApp {
     pub client: Client,
     pub admin_cookie: String,
     pub csrf: String,
+    /// The first-run setup link this instance printed, if it did.
+    pub setup_path: Option<String>,
     db_url: String,
     _db: std::rc::Rc<DbGuard>,
 }
@@ -101,6 +103,12 @@ pub async fn spawn_app(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> T
     let hash = urna::admin::hash_password(ADMIN_PASSWORD).unwrap();
     urna::db::mutation::create_admin(&app.state.db, ADMIN, &hash, "admin").await.unwrap();
     app.logged_in().await
+}
+
+/// An instance on a fresh database where no admin exists yet (a first run).
+pub async fn spawn_app_without_admin(backend: Backend) -> TestApp {
+    let (url, guard) = fresh_database(backend).await;
+    start_instance(&url, std::rc::Rc::new(guard), |_| {}).await
 }
 
 /// Several instances on one fresh Postgres database and one Redis, each its
@@ -166,6 +174,7 @@ async fn start_instance(url: &str, guard: std::rc::Rc<DbGuard>, tweak: impl FnOn
     let app = urna::Application::build(settings).await.expect("app builds");
     let addr = format!("http://127.0.0.1:{}", app.port());
     let state = app.state();
+    let setup_path = app.setup_path().map(str::to_owned);
     actix_web::rt::spawn(app.run_until_stopped());
     let client =
         Client::builder().timeout(Duration::from_secs(60)).connector(awc::Connector::new().limit(1000)).finish();
@@ -175,6 +184,7 @@ async fn start_instance(url: &str, guard: std::rc::Rc<DbGuard>, tweak: impl FnOn
         client,
         admin_cookie: String::new(),
         csrf: String::new(),
+        setup_path,
         db_url: url.to_owned(),
         _db: guard,
     }

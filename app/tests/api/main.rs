@@ -22,5 +22,6 @@ mod results;
 mod shutdown;
 mod telemetry;
 mod throughput;
+mod tokens;
 mod verify;
 mod webhook;

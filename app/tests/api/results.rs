@@ -115,3 +115,53 @@ async fn visibility(app: TestApp) {
     assert_problem(&app.get("/api/polls/hidden/results", &[]).await, 403, "results-admin-only");
 }
 on_both_backends!(results_are_shown_only_as_the_poll_visibility_allows, super::visibility);
+
+async fn after_vote(app: TestApp) {
+    let poll = app.open_poll("after", json!({ "results_visibility": "after_vote" })).await;
+    let (id, option) = (poll["id"].as_i64().unwrap(), option_ids(&poll)[0]);
+    let other = app.open_poll("other", json!({ "results_visibility": "after_vote" })).await;
+    assert_problem(&app.get("/api/polls/after/results", &[]).await, 403, "results-hidden-until-vote");
+
+    // A vote's answer carries this poll's mark; with it the voter sees the
+    // results and the stream.
+    let a = app.vote("after", json!({ "option_id": option }), &[]).await;
+    assert_eq!(a.status, StatusCode::OK);
+    let name = format!("urna_voted_{id}=");
+    let mark = a.set_cookie.iter().find(|c| c.starts_with(&name)).expect("a voted cookie").clone();
+    let seen = app.get("/api/polls/after/results", &[("cookie", &mark)]).await;
+    assert_eq!((seen.status, seen.body["total_votes"].as_i64()), (StatusCode::OK, Some(1)));
+    let stream = app.client.get(app.url("/api/polls/after/results/stream")).insert_header(("cookie", mark.as_str()));
+    let stream = stream.send().await.unwrap();
+    assert_eq!(stream.status(), StatusCode::OK, "the voter may follow the stream");
+    drop(stream);
+    assert_problem(&app.get("/api/polls/after/results/stream", &[]).await, 403, "results-hidden-until-vote");
+
+    // Not for another poll, not forged, not from a poll that shows live.
+    let other_mark = mark.replace(&format!("urna_voted_{id}="), &format!("urna_voted_{}=", other["id"]));
+    assert_problem(
+        &app.get("/api/polls/other/results", &[("cookie", &other_mark)]).await,
+        403,
+        "results-hidden-until-vote",
+    );
+    let forged = format!("urna_voted_{id}={}.{}", "0".repeat(32), "0".repeat(64));
+    assert_problem(
+        &app.get("/api/polls/after/results", &[("cookie", &forged)]).await,
+        403,
+        "results-hidden-until-vote",
+    );
+    let live = app.open_poll("shown", json!({})).await;
+    let a = app.vote("shown", json!({ "option_id": option_ids(&live)[0] }), &[]).await;
+    assert!(a.set_cookie.iter().all(|c| !c.starts_with("urna_voted_")), "{:?}", a.set_cookie);
+
+    // The no-JavaScript form's redirect carries the mark too.
+    let client = awc::Client::builder().disable_redirects().finish();
+    let form = client.post(app.url("/p/after/vote")).send_form(&[("option_id", option.to_string())]).await.unwrap();
+    assert_eq!(form.status(), StatusCode::SEE_OTHER);
+    let cookies: Vec<&str> = form.headers().get_all("set-cookie").filter_map(|v| v.to_str().ok()).collect();
+    assert!(cookies.iter().any(|c| c.starts_with(&name)), "{cookies:?}");
+
+    // Closed: everyone sees them.
+    app.admin_post(&format!("/api/admin/polls/{id}/close"), &json!({})).await;
+    assert_eq!(app.results("after").await["total_votes"], 2);
+}
+on_both_backends!(results_after_vote_are_shown_to_those_who_voted, super::after_vote);

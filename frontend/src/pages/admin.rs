@@ -43,14 +43,17 @@ fn every(secs: u64, f: impl Fn() + Clone + 'static) {
 
 /// Fetches in the browser and hands the answer to `done`.
 #[allow(unused_variables)]
-fn fetch<T: serde::de::DeserializeOwned + 'static>(url: String, done: impl FnOnce(Result<T, Problem>) + 'static) {
+pub(super) fn fetch<T: serde::de::DeserializeOwned + 'static>(
+    url: String,
+    done: impl FnOnce(Result<T, Problem>) + 'static,
+) {
     #[cfg(feature = "hydrate")]
     leptos::task::spawn_local(async move { done(crate::api::get::<T>(&url).await) });
 }
 
 /// Sends a state change with the session's CSRF token.
 #[allow(unused_variables)]
-fn change<B: serde::Serialize + 'static, T: serde::de::DeserializeOwned + 'static>(
+pub(super) fn change<B: serde::Serialize + 'static, T: serde::de::DeserializeOwned + 'static>(
     method: &'static str,
     url: String,
     body: Option<B>,
@@ -197,6 +200,7 @@ fn Nav() -> impl IntoView {
         <nav class="admin-nav">
             <a href="/admin">{move || t().polls}</a>
             <a href="/admin/audit">{move || t().audit_log}</a>
+            <a href="/admin/tokens">{move || t().api_tokens}</a>
             <a href="/admin/account">{move || t().account}</a>
             <span class="who">{move || fill(t().signed_in_as, name())}</span>
             <button type="button" on:click=logout>{move || t().log_out}</button>
@@ -684,6 +688,7 @@ fn Editor(poll: Option<AdminPoll>) -> impl IntoView {
                 <select name="results_visibility" prop:value=move || visibility.get() on:change=move |ev| visibility.set(event_target_value(&ev))>
                     <option value="live">{move || t().vis_live}</option>
                     <option value="after_close">{move || t().vis_after_close}</option>
+                    <option value="after_vote">{move || t().vis_after_vote}</option>
                     <option value="admin_only">{move || t().vis_admin_only}</option>
                 </select>
             </label>

@@ -44,18 +44,59 @@ pub fn LivePage() -> impl IntoView {
 pub fn Dashboard(slug: String, initial: Option<Result<Results, Problem>>) -> impl IntoView {
     let t = tr();
     let hidden = match &initial {
-        Some(Err(p)) if p.status == 403 => Some(p.code == "results-hidden-until-close"),
+        Some(Err(p)) if p.status == 403 => Some(p.code.clone()),
         _ => None,
     };
-    if let Some(after_close) = hidden {
-        return view! {
-            <p class="notice" data-testid="results-hidden">
-                {move || if after_close { t().results_after_close } else { t().results_admin_only }}
-            </p>
+    match hidden.as_deref() {
+        Some("results-hidden-until-vote") => after_vote(slug),
+        Some(code) => {
+            let after_close = code == "results-hidden-until-close";
+            view! {
+                <p class="notice" data-testid="results-hidden">
+                    {move || if after_close { t().results_after_close } else { t().results_admin_only }}
+                </p>
+            }
+            .into_any()
         }
-        .into_any();
+        None => live(slug, initial.and_then(Result::ok)),
     }
-    let results = RwSignal::new(initial.and_then(Result::ok));
+}
+
+/// Results shown once this browser has voted: the page (the same for
+/// everyone) says they are hidden; the browser then asks for them with
+/// its cookies, and shows them if it voted.
+fn after_vote(slug: String) -> AnyView {
+    let t = tr();
+    let got = RwSignal::new(None::<Results>);
+    {
+        let slug = slug.clone();
+        crate::pages::in_browser(move || {
+            let slug = slug.clone();
+            leptos::task::spawn_local(async move {
+                if let Ok(r) = api::load_results(slug).await {
+                    got.set(Some(r));
+                }
+            });
+        });
+    }
+    let vote_link = format!("/p/{slug}");
+    view! {
+        {move || match got.get() {
+            Some(r) => live(slug.clone(), Some(r)),
+            None => view! {
+                <p class="notice" data-testid="results-hidden">
+                    {move || t().results_after_vote}" "<a href=vote_link.clone()>{move || t().go_vote}</a>
+                </p>
+            }.into_any(),
+        }}
+    }
+    .into_any()
+}
+
+/// The dashboard itself, from `initial` results (or the stream's first event).
+fn live(slug: String, initial: Option<Results>) -> AnyView {
+    let t = tr();
+    let results = RwSignal::new(initial);
     let connected = RwSignal::new(false);
     let rate = RwSignal::new(0.0_f64);
     let curve = RwSignal::new(Vec::<(f64, f64)>::new());

@@ -3,6 +3,8 @@ pub mod account;
 pub mod admin;
 pub mod home;
 pub mod live;
+pub mod setup;
+pub mod tokens;
 pub mod verify;
 pub mod vote;
 

@@ -145,7 +145,8 @@ fn Ballot(poll: Poll) -> impl IntoView {
     let t = tr();
     let several = poll.tracks.len() > 1;
     let live_link = format!("/p/{}/live", poll.slug);
-    let show_results = poll.results_visibility == Visibility::Live || poll.status == PollStatus::Closed;
+    let show_results = matches!(poll.results_visibility, Visibility::Live | Visibility::AfterVote)
+        || poll.status == PollStatus::Closed;
     let status = poll.status;
     let opens_at = poll.opens_at;
     let closes_at = poll.closes_at;
