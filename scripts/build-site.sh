@@ -38,4 +38,7 @@ cp frontend/style/urna.css "$site/pkg/urna.css"
 # app/src/http/headers.rs) and the proof-of-work solver's Web Worker.
 cp frontend/assets/boot.js "$site/pkg/boot.js"
 cp frontend/assets/pow-worker.js "$site/pkg/pow-worker.js"
-echo "site: $site ($(du -k "$site/pkg/urna.wasm" | cut -f1) KiB of wasm)"
+# Content-hashed names and brotli/gzip copies (served cached forever).
+rm -f "$site"/pkg/*.*.br "$site"/pkg/*.*.gz "$site"/pkg/urna.*.* "$site"/pkg/boot.*.js "$site"/pkg/pow-worker.*.js
+echo "site: $site"
+node scripts/pack-assets.mjs "$site/pkg"

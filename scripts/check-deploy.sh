@@ -40,7 +40,7 @@ echo "   $build"
 bin="${CARGO_TARGET_DIR:-$HOME/.cache/urna-target}/release/urna"
 install -m 0755 "$bin" "$work/urna"
 site=$(sed -n 's/^COPY --from=builder \/src\/\([^ ]*\) \/app\/site$/\1/p' Dockerfile)
-[ -f "$work/src/$site/pkg/urna.wasm" ] || { echo "the build line made no site at $site" >&2; exit 1; }
+[ -f "$work/src/$site/pkg/manifest.json" ] || { echo "the build line made no site at $site" >&2; exit 1; }
 mkdir -p "$work/app" && cp -r "$work/src/$site" "$work/app/site"
 
 echo "4/4 runtime stage as an unprivileged user"
@@ -57,7 +57,9 @@ as_app "cd $work/app && $env_line exec $work/urna $cmd" >"$work/server.log" 2>&1
 for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
 curl -sf "http://127.0.0.1:$port/readyz"
 echo
-curl -sf "http://127.0.0.1:$port/" | grep -q '/pkg/urna.js' || { echo "the home page does not load the bundle" >&2; exit 1; }
-curl -sfo /dev/null "http://127.0.0.1:$port/pkg/urna.wasm" || { echo "the wasm bundle is not served" >&2; exit 1; }
-echo "   / and /pkg/urna.wasm served"
+wasm=$(curl -sf "http://127.0.0.1:$port/" | grep -o '/pkg/urna\.[0-9a-f]*\.wasm' | head -1)
+[ -n "$wasm" ] || { echo "the home page does not load the hashed bundle" >&2; exit 1; }
+curl -sf -H 'accept-encoding: br' -D - -o /dev/null "http://127.0.0.1:$port$wasm" | grep -qi '^content-encoding: br' ||
+  { echo "the wasm bundle is not served precompressed" >&2; exit 1; }
+echo "   / and $wasm (brotli) served"
 echo "deploy checks passed"

@@ -217,6 +217,10 @@ pub struct Poll {
     /// against the public ledger (`GET …/ledger`).
     #[serde(default)]
     pub receipts: bool,
+    /// For hidden results: the moment an admin's reveal shows them on every
+    /// presenter screen (`/p/{slug}/present`), and to everyone from then on.
+    #[serde(default)]
+    pub revealed_at: Option<DateTime<Utc>>,
     pub options: Vec<PollOption>,
     pub tracks: Vec<Track>,
 }
@@ -335,6 +339,10 @@ pub struct AdminPoll {
     /// the answer to the change that made it: it is never shown again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook_secret: Option<String>,
+    /// The sites allowed to frame this poll's pages; empty: the server's
+    /// `--frame-ancestors`.
+    #[serde(default)]
+    pub embed_origins: Vec<String>,
     /// The difficulty this instance asks for now (`auto` moves it); `None`
     /// when the poll needs no proof of work.
     pub pow_difficulty_now: Option<u32>,

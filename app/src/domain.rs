@@ -77,6 +77,14 @@ pub struct PollDef {
     /// Whether a recorded vote's answer carries a receipt (`api::ledger`).
     #[serde(default)]
     pub receipts: bool,
+    /// The sites allowed to frame this poll's pages (origins); empty: the
+    /// server's `--frame-ancestors`.
+    #[serde(default)]
+    pub embed_origins: Vec<String>,
+    /// When an admin's reveal shows the hidden results on every presenter
+    /// screen, and to everyone from then on.
+    #[serde(default)]
+    pub revealed_at: Option<DateTime<Utc>>,
     pub options: Vec<OptionDef>,
     pub tracks: Vec<TrackDef>,
 }
@@ -208,6 +216,7 @@ pub struct NewPoll {
     /// The new `whsec_…` signing key, when there is a webhook.
     pub webhook_secret: Option<String>,
     pub receipts: bool,
+    pub embed_origins: Vec<String>,
 }
 
 /// A validated partial update; `Some(None)` clears a schedule time.
@@ -227,6 +236,34 @@ pub struct PollPatch {
     /// A new signing key (`Some(Some)`), or none (`Some(None)`).
     pub webhook_secret: Option<Option<String>>,
     pub receipts: Option<bool>,
+    pub embed_origins: Option<Vec<String>>,
+}
+
+/// The most sites one poll may name as allowed to frame it.
+pub const MAX_EMBED_ORIGINS: usize = 20;
+
+/// Origins allowed to frame a poll: each `http(s)://host[:port]`, nothing
+/// after (a path, query, user or fragment is refused, not dropped), in its
+/// serialized form (`https://Example.com:443/` is `https://example.com`),
+/// without repeats.
+pub fn validate_embed_origins(origins: &[String]) -> Result<Vec<String>, String> {
+    if origins.len() > MAX_EMBED_ORIGINS {
+        return Err(format!("embed_origins: at most {MAX_EMBED_ORIGINS} origins"));
+    }
+    let mut out: Vec<String> = Vec::new();
+    for o in origins {
+        let bad = || format!("embed_origins: {o:?} is not an origin like https://www.example.com");
+        let url = url::Url::parse(o.trim()).map_err(|_| bad())?;
+        let bare = url.path() == "/" && url.query().is_none() && url.fragment().is_none();
+        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() || !bare || !url.username().is_empty() {
+            return Err(bad());
+        }
+        let origin = url.origin().ascii_serialization();
+        if !out.contains(&origin) {
+            out.push(origin);
+        }
+    }
+    Ok(out)
 }
 
 /// A webhook must be an http(s) URL without spaces.
@@ -235,6 +272,18 @@ pub fn validate_webhook_url(url: &str) -> Result<String, String> {
         && url.len() <= 2_000
         && !url.chars().any(char::is_whitespace);
     if ok { Ok(url.to_owned()) } else { Err("webhook_url must be an http(s) URL".into()) }
+}
+
+/// A name people read in lists and the audit log (an API token's, the first
+/// admin's): trimmed, 1 to `max` characters, no control character. Its
+/// bodies' schemas say the same with the pattern
+/// `^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$`.
+pub fn validate_name(what: &str, name: &str, max: usize) -> Result<String, String> {
+    let n = name.trim();
+    if n.is_empty() || n.chars().count() > max || name.chars().any(char::is_control) {
+        return Err(format!("{what} must be 1-{max} characters, none a control character"));
+    }
+    Ok(n.to_owned())
 }
 
 pub fn validate_title(title: &str) -> Result<String, String> {

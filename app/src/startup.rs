@@ -84,6 +84,7 @@ async fn seed_demo(db: &DatabaseConnection) -> anyhow::Result<()> {
         webhook_url: None,
         webhook_secret: None,
         receipts: true,
+        embed_origins: vec![],
     };
     let id = mutation::create_poll(db, &new, "demo").await?;
     mutation::open_poll(db, id, "demo").await?;
@@ -237,12 +238,13 @@ impl Application {
         let port = listener.local_addr()?.port();
         let data = state.clone();
         crate::ops::metrics();
-        let ui = crate::web::Ui::new(&settings.site_root, &settings.frame_ancestors, state.clone());
+        let ui = crate::web::Ui::new(&settings.site_root, &settings.frame_ancestors, state.clone())?;
         let (frame_ancestors, tls) = (settings.frame_ancestors.clone(), settings.secure_cookies);
         let server = HttpServer::new(move || {
             let ui = ui.clone();
             App::new()
                 .wrap(http::security_headers(&frame_ancestors, tls))
+                .wrap(actix_web::middleware::from_fn(http::frame_options))
                 .wrap(actix_web::middleware::from_fn(crate::ops::observe))
                 .app_data(data.clone())
                 .configure(http::configure)

@@ -28,6 +28,11 @@ pub struct Model {
     pub webhook_secret: Option<String>,
     /// Whether a recorded vote's answer carries a receipt.
     pub receipts: bool,
+    /// A JSON array of the origins allowed to frame this poll's pages.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub embed_origins: Option<String>,
+    /// When the hidden results are shown on the presenter screens.
+    pub revealed_at: Option<DateTimeUtc>,
     #[sea_orm(has_many)]
     pub options: HasMany<super::poll_options::Entity>,
     #[sea_orm(has_many)]

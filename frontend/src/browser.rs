@@ -110,10 +110,16 @@ mod imp {
         }
     }
 
-    /// Solves a proof-of-work challenge in a Web Worker (`/pkg/pow-worker.js`),
-    /// so the page stays responsive; the number, or `None` if none fits.
+    /// Solves a proof-of-work challenge in a Web Worker (its hashed file
+    /// named by `<body data-pow-worker>`), so the page stays responsive;
+    /// the number, or `None` if none fits.
     pub async fn solve_pow(salt: &str, challenge: &str, maxnumber: u64) -> Option<u64> {
-        let worker = web_sys::Worker::new("/pkg/pow-worker.js").ok()?;
+        let script = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.body())
+            .and_then(|b| b.get_attribute("data-pow-worker"))
+            .unwrap_or_else(|| "/pkg/pow-worker.js".into());
+        let worker = web_sys::Worker::new(&script).ok()?;
         let promise = js_sys::Promise::new(&mut |resolve, reject| {
             worker.set_onmessage(Some(&resolve));
             worker.set_onerror(Some(&reject));

@@ -29,12 +29,34 @@ use crate::i18n::{Lang, Locale, tr};
 /// The marker browser tests wait for: set once the page is interactive.
 pub const HYDRATED_ATTR: &str = "data-hydrated";
 
+/// Where the site's files are: content-hashed names from the build's
+/// manifest (the server reads it), or the plain names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AssetNames {
+    pub js: String,
+    pub wasm: String,
+    pub css: String,
+    pub boot: String,
+    pub pow_worker: String,
+}
+
+impl Default for AssetNames {
+    fn default() -> Self {
+        AssetNames {
+            js: "/pkg/urna.js".into(),
+            wasm: "/pkg/urna.wasm".into(),
+            css: "/pkg/urna.css".into(),
+            boot: "/pkg/boot.js".into(),
+            pow_worker: "/pkg/pow-worker.js".into(),
+        }
+    }
+}
+
 /// The whole HTML document, rendered on the server.
 #[cfg(feature = "ssr")]
-pub fn shell(options: LeptosOptions) -> impl IntoView {
+pub fn shell(assets: AssetNames) -> impl IntoView {
     use leptos_meta::MetaTags;
     let locale = server_locale();
-    let pkg = format!("/{}", options.site_pkg_dir);
     view! {
         <!DOCTYPE html>
         <html lang=locale.tag()>
@@ -42,16 +64,16 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
-                <link rel="stylesheet" href="/pkg/urna.css"/>
+                <link rel="stylesheet" href=assets.css/>
                 <link rel="icon" href="data:,"/>
                 // What Leptos's <HydrationScripts> does, from a file
                 // (assets/boot.js): one inline script fewer under the CSP.
-                <link rel="modulepreload" href=format!("{pkg}/urna.js")/>
-                <link rel="preload" href=format!("{pkg}/urna.wasm") r#as="fetch" r#type="application/wasm" crossorigin=""/>
-                <script type="module" src=format!("{pkg}/boot.js")></script>
+                <link rel="modulepreload" href=assets.js/>
+                <link rel="preload" href=assets.wasm r#as="fetch" r#type="application/wasm" crossorigin=""/>
+                <script type="module" src=assets.boot></script>
                 <MetaTags/>
             </head>
-            <body>
+            <body data-pow-worker=assets.pow_worker>
                 <App/>
             </body>
         </html>
@@ -88,16 +110,15 @@ pub fn App() -> impl IntoView {
     view! {
         <html::PageTitle text="urna".to_owned()/>
         <Router>
-            <header class="topbar">
-                <a class="brand" href="/">"urna"</a>
-                <LanguageSwitch/>
-            </header>
+            <TopBar/>
             <main>
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=pages::home::HomePage/>
                     <Route path=path!("/p/:slug") view=pages::vote::VotePage/>
                     <Route path=path!("/p/:slug/live") view=pages::live::LivePage/>
                     <Route path=path!("/p/:slug/verify") view=pages::verify::VerifyPage/>
+                    <Route path=path!("/p/:slug/embed") view=pages::vote::EmbedPage/>
+                    <Route path=path!("/p/:slug/present") view=pages::present::PresentPage/>
                     <Route path=path!("/admin") view=pages::admin::AdminHome/>
                     <Route path=path!("/admin/audit") view=pages::admin::AuditPage/>
                     <Route path=path!("/admin/account") view=pages::account::AccountPage/>
@@ -108,6 +129,22 @@ pub fn App() -> impl IntoView {
                 </Routes>
             </main>
         </Router>
+    }
+}
+
+/// The site's bar (brand, language), except on pages made to be framed or
+/// shown on a big screen.
+#[component]
+fn TopBar() -> impl IntoView {
+    let location = leptos_router::hooks::use_location();
+    let bare = move || location.pathname.with(|p| p.ends_with("/embed") || p.ends_with("/present"));
+    view! {
+        <Show when=move || !bare()>
+            <header class="topbar">
+                <a class="brand" href="/">"urna"</a>
+                <LanguageSwitch/>
+            </header>
+        </Show>
     }
 }
 

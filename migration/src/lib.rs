@@ -17,6 +17,8 @@
 //!   entry in its poll and shard's hash chain.
 //! - `m20261130_140000_admin_tokens`: admin API tokens and first-run setup
 //!   links.
+//! - `m20261130_150000_embed_and_reveal`: the sites allowed to frame a poll,
+//!   and when its hidden results were revealed on the presenter screens.
 pub use sea_orm_migration::prelude::*;
 
 mod m20261121_110000_create_polls;
@@ -28,6 +30,7 @@ mod m20261122_090000_create_vote_guards;
 mod m20261122_120000_harden_edges;
 mod m20261130_100000_public_ledger;
 mod m20261130_140000_admin_tokens;
+mod m20261130_150000_embed_and_reveal;
 
 pub struct Migrator;
 
@@ -44,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_120000_harden_edges::Migration),
             Box::new(m20261130_100000_public_ledger::Migration),
             Box::new(m20261130_140000_admin_tokens::Migration),
+            Box::new(m20261130_150000_embed_and_reveal::Migration),
         ]
     }
 }

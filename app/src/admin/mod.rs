@@ -58,6 +58,7 @@ use crate::http::resource;
     polls::delete,
     polls::open,
     polls::close,
+    polls::reveal,
     invites::create,
     invites::stats,
     reports::timeseries,
@@ -89,6 +90,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/api/admin/polls/{id}/open").route(web::post().to(polls::open)))
         .service(resource("/api/admin/polls/{id}/close").route(web::post().to(polls::close)))
+        .service(resource("/api/admin/polls/{id}/reveal").route(web::post().to(polls::reveal)))
         .service(
             resource("/api/admin/polls/{id}/invites")
                 .route(web::get().to(invites::stats))

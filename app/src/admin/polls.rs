@@ -81,6 +81,11 @@ pub struct CreatePollBody {
     /// Whether a recorded vote's answer carries a receipt (default true).
     #[serde(default)]
     receipts: Option<bool>,
+    /// Sites allowed to frame this poll's pages (`https://host[:port]`, at
+    /// most 20); they replace the server's `--frame-ancestors` for it.
+    #[serde(default)]
+    #[schema(max_items = 20)]
+    embed_origins: Option<Vec<String>>,
 }
 
 /// Tells "absent" (`None`) from "null" (`Some(None)`).
@@ -131,6 +136,11 @@ pub struct PatchPollBody {
     /// Receipts on or off; only before the poll opens.
     #[serde(default)]
     receipts: Option<bool>,
+    /// Sites allowed to frame this poll's pages; `[]` leaves it to the
+    /// server's `--frame-ancestors`.
+    #[serde(default)]
+    #[schema(max_items = 20)]
+    embed_origins: Option<Vec<String>>,
 }
 
 fn options(body: Vec<OptionBody>) -> Result<Vec<NewOption>, ApiError> {
@@ -173,6 +183,8 @@ impl TryFrom<CreatePollBody> for NewPoll {
                 .map_err(ApiError::InvalidBody)?,
             webhook_secret: b.webhook_url.as_ref().map(|_| crate::export::new_signing_secret()),
             receipts: b.receipts.unwrap_or(true),
+            embed_origins: domain::validate_embed_origins(&b.embed_origins.unwrap_or_default())
+                .map_err(ApiError::InvalidBody)?,
         })
     }
 }
@@ -205,6 +217,12 @@ impl TryFrom<PatchPollBody> for PollPatch {
             // Decided by `update`, which knows the current webhook.
             webhook_secret: None,
             receipts: b.receipts,
+            embed_origins: b
+                .embed_origins
+                .as_deref()
+                .map(domain::validate_embed_origins)
+                .transpose()
+                .map_err(ApiError::InvalidBody)?,
         })
     }
 }
@@ -239,6 +257,7 @@ fn admin_view(state: &AppState, entry: &PollEntry) -> AdminPoll {
         updated_at: entry.def.updated_at,
         webhook_url: entry.def.webhook_url.clone(),
         webhook_secret: None,
+        embed_origins: entry.def.embed_origins.clone(),
         results: entry.shared.results().snapshot.clone(),
     }
 }
@@ -439,4 +458,40 @@ pub async fn close(
 ) -> Result<HttpResponse, ApiError> {
     mutation::close_poll(&state.db, *path, &user.0.actor).await?;
     reloaded(&state, *path, actix_web::http::StatusCode::OK, None).await
+}
+
+/// How far ahead a reveal is set: every presenter screen (which looks for
+/// it each second) and every instance (which learns of it through the
+/// fan-out, well within a second) know it before it happens.
+pub const REVEAL_LEAD: chrono::Duration = chrono::Duration::seconds(3);
+
+/// `POST /api/admin/polls/{id}/reveal`: shows a closed poll's hidden results
+/// on every presenter screen at one moment ([`REVEAL_LEAD`] from now), and
+/// to everyone from then on.
+#[utoipa::path(
+    post,
+    path = "/api/admin/polls/{id}/reveal",
+    operation_id = "reveal_poll",
+    tag = "admin",
+    params(("id" = i64, Path, description = "The poll's id")),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "Revealed at `revealed_at`, three seconds from now", body = AdminPoll),
+        (status = 401, response = crate::http::responses::Unauthorized),
+        (status = 403, response = crate::http::responses::Forbidden),
+        (status = 404, response = crate::http::responses::NotFound),
+        (status = 409, response = crate::http::responses::Conflict)
+    )
+)]
+pub async fn reveal(
+    user: AdminWriter,
+    path: web::Path<i64>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let at = Utc::now() + REVEAL_LEAD;
+    match mutation::reveal_poll(&state.db, *path, at, &user.0.actor).await? {
+        Ok(()) => reloaded(&state, *path, actix_web::http::StatusCode::OK, None).await,
+        Err(mutation::RevealRefused::NotClosed) => Err(ApiError::RevealNeedsClose),
+        Err(mutation::RevealRefused::AlreadyRevealed) => Err(ApiError::AlreadyRevealed),
+    }
 }

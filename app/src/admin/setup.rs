@@ -35,8 +35,12 @@ pub async fn setup_link(db: &sea_orm::DatabaseConnection) -> anyhow::Result<Opti
 pub struct SetupBody {
     /// The `token` of the setup link.
     token: String,
-    /// 1–64 characters.
-    #[schema(min_length = 1, max_length = 64)]
+    /// 1–64 characters, no control character.
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     username: String,
     /// At least 12 characters.
     password: String,
@@ -67,12 +71,9 @@ pub async fn setup(
     if !tokens::setup_token_valid(&state.db, &hash, Utc::now()).await? {
         return Err(ApiError::SetupLinkInvalid);
     }
-    let username = username.trim();
-    if username.is_empty() || username.chars().count() > MAX_USERNAME_CHARS || username.chars().any(char::is_control) {
-        return Err(ApiError::InvalidBody(format!(
-            "username must be 1-{MAX_USERNAME_CHARS} characters, none a control"
-        )));
-    }
+    let username =
+        crate::domain::validate_name("username", &username, MAX_USERNAME_CHARS).map_err(ApiError::InvalidBody)?;
+    let username = username.as_str();
     let password_hash = auth::new_password_hash(password).await?;
     let admin = match tokens::setup_first_admin(&state.db, &hash, Utc::now(), username, &password_hash).await {
         Ok(admin) => admin,

@@ -24,8 +24,12 @@ const MAX_NAME_CHARS: usize = 64;
 #[serde(deny_unknown_fields)]
 pub struct TokenBody {
     /// What the token is for, as the audit log will name it (1–64
-    /// characters).
-    #[schema(min_length = 1, max_length = 64)]
+    /// characters, no control character).
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     name: String,
     role: Role,
     /// 1 to 365.
@@ -68,10 +72,8 @@ pub async fn create(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let TokenBody { name, role, expires_in_days } = body.into_inner().0;
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
-        return Err(ApiError::InvalidBody(format!("name must be 1-{MAX_NAME_CHARS} characters, none a control")));
-    }
+    let name = crate::domain::validate_name("name", &name, MAX_NAME_CHARS).map_err(ApiError::InvalidBody)?;
+    let name = name.as_str();
     if !(1..=MAX_DAYS).contains(&expires_in_days) {
         return Err(ApiError::InvalidBody(format!("expires_in_days must be 1-{MAX_DAYS}")));
     }

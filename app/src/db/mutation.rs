@@ -148,6 +148,7 @@ pub async fn create_poll(db: &DatabaseConnection, new: &NewPoll, actor: &str) ->
         webhook_url: Set(new.webhook_url.clone()),
         webhook_secret: Set(new.webhook_secret.clone()),
         receipts: Set(new.receipts),
+        embed_origins: Set(origins_column(&new.embed_origins)),
         ..Default::default()
     }
     .insert(&txn)
@@ -222,6 +223,9 @@ pub async fn update_poll(
     if let Some(r) = patch.receipts {
         am.receipts = Set(r);
     }
+    if let Some(o) = &patch.embed_origins {
+        am.embed_origins = Set(origins_column(o));
+    }
     am.opens_at = Set(opens_at);
     am.closes_at = Set(closes_at);
     am.status = Set(status.as_str().to_owned());
@@ -274,7 +278,13 @@ fn patch_detail(p: &PollPatch) -> serde_json::Value {
     note(p.webhook_url.is_some(), "webhook_url");
     note(matches!(p.webhook_secret, Some(Some(_))), "webhook_secret");
     note(p.receipts.is_some(), "receipts");
+    note(p.embed_origins.is_some(), "embed_origins");
     serde_json::json!({ "fields": fields })
+}
+
+/// `polls.embed_origins`: a JSON array, or null for none.
+fn origins_column(origins: &[String]) -> Option<String> {
+    (!origins.is_empty()).then(|| serde_json::Value::from(origins.to_vec()).to_string())
 }
 
 /// Deletes a poll that is not open, with everything counted for it.
@@ -354,6 +364,41 @@ pub async fn close_poll(db: &DatabaseConnection, id: i64, actor: &str) -> Result
     append_audit(&txn, actor, "poll.close", &format!("poll:{id}"), serde_json::json!({})).await?;
     txn.commit().await?;
     Ok(())
+}
+
+/// Why a reveal did not happen.
+pub enum RevealRefused {
+    NotClosed,
+    AlreadyRevealed,
+}
+
+/// Reveals a closed poll's results at `at` (a moment just ahead, so that
+/// every presenter screen learns of it in time to count up together).
+/// Returns `Ok(Err(_))` when the poll's state forbids it.
+pub async fn reveal_poll(
+    db: &DatabaseConnection,
+    id: i64,
+    at: DateTime<Utc>,
+    actor: &str,
+) -> Result<Result<(), RevealRefused>, MutationError> {
+    let txn = db.begin().await?;
+    let poll = polls::Entity::find_by_id(id).one(&txn).await?.ok_or(MutationError::NotFound(id))?;
+    if poll.status != PollStatus::Closed.as_str() {
+        return Ok(Err(RevealRefused::NotClosed));
+    }
+    if poll.revealed_at.is_some() {
+        return Ok(Err(RevealRefused::AlreadyRevealed));
+    }
+    polls::Entity::update_many()
+        .col_expr(polls::Column::RevealedAt, Expr::value(at))
+        .col_expr(polls::Column::UpdatedAt, Expr::value(Utc::now()))
+        .col_expr(polls::Column::Version, next_version())
+        .filter(polls::Column::Id.eq(id))
+        .exec(&txn)
+        .await?;
+    append_audit(&txn, actor, "poll.reveal", &format!("poll:{id}"), serde_json::json!({ "at": at })).await?;
+    txn.commit().await?;
+    Ok(Ok(()))
 }
 
 /// Writes down schedule transitions that are due, by the database's clock.

@@ -44,6 +44,14 @@ fn poll_def(p: polls::Model, options: Vec<poll_options::Model>, tracks: Vec<trac
         version: p.version,
         webhook_url: p.webhook_url,
         receipts: p.receipts,
+        revealed_at: p.revealed_at,
+        embed_origins: p
+            .embed_origins
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|e| bad(e.to_string()))?
+            .unwrap_or_default(),
         options,
         tracks: defs,
     })

@@ -32,6 +32,26 @@ pub fn content_security_policy(frame_ancestors: &str, nonce: Option<&str>) -> St
     .join("; ")
 }
 
+/// Middleware around [`security_headers`]: `X-Frame-Options: DENY` for
+/// older browsers on every answer whose policy lets no site frame it (a
+/// poll that names sites allowed to embed it sets its own policy).
+pub async fn frame_options(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    use actix_web::http::header::{CONTENT_SECURITY_POLICY, HeaderValue, X_FRAME_OPTIONS};
+    let mut res = next.call(req).await?;
+    let framed_by_none = res
+        .headers()
+        .get(CONTENT_SECURITY_POLICY)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|csp| csp.split(';').any(|d| d.trim() == "frame-ancestors 'none'"));
+    if framed_by_none {
+        res.headers_mut().insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
+    Ok(res)
+}
+
 /// Powerful browser features no urna page uses.
 const PERMISSIONS_POLICY: &str =
     "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=()";
@@ -47,9 +67,6 @@ pub fn security_headers(frame_ancestors: &str, tls: bool) -> DefaultHeaders {
         .add(("Content-Security-Policy", content_security_policy(frame_ancestors, None)))
         .add(("Permissions-Policy", PERMISSIONS_POLICY))
         .add(("Cross-Origin-Opener-Policy", "same-origin"));
-    if frame_ancestors == "'none'" {
-        headers = headers.add(("X-Frame-Options", "DENY"));
-    }
     if tls {
         headers = headers.add(("Strict-Transport-Security", "max-age=31536000"));
     }

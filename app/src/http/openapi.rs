@@ -28,6 +28,7 @@ use super::responses;
         responses::Unprocessable,
         responses::TooManyRequests,
         responses::Unavailable,
+        responses::NotImplemented,
     )),
     tags(
         (name = "votes", description = "The write path"),
@@ -175,6 +176,7 @@ const LINKS: &[(&str, &str, &str, &str, &str, &str)] = &[
     ("create_poll", "201", "OpenPoll", "open_poll", "id", "$response.body#/id"),
     ("create_poll", "201", "ClosePoll", "close_poll", "id", "$response.body#/id"),
     ("create_poll", "201", "DeletePoll", "delete_poll", "id", "$response.body#/id"),
+    ("close_poll", "200", "RevealPoll", "reveal_poll", "id", "$response.body#/id"),
     ("create_poll", "201", "CreateInvites", "create_invites", "id", "$response.body#/id"),
     ("create_poll", "201", "InviteStats", "invite_stats", "id", "$response.body#/id"),
     ("create_poll", "201", "ExportCsv", "export_csv", "id", "$response.body#/id"),

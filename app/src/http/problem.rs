@@ -82,6 +82,9 @@ pub enum ApiError {
     TrackNotFound(String),
     #[error("no API token with id {0}, or it is revoked already")]
     TokenNotFound(i64),
+    /// `GET /oembed` for a URL that is not an embeddable poll of this server.
+    #[error("{0}")]
+    NotEmbeddable(String),
     #[error("no such route")]
     RouteNotFound,
     /// A path segment does not parse (a poll id that is not a number).
@@ -111,6 +114,10 @@ pub enum ApiError {
     PollStillOpen,
     #[error("a closed poll cannot be reopened")]
     CannotReopen,
+    #[error("close the poll before revealing its results")]
+    RevealNeedsClose,
+    #[error("this poll's results were revealed already")]
+    AlreadyRevealed,
     #[error("closes_at is in the past; change it before opening")]
     ClosesInPast,
     #[error("this poll takes votes without proof of work")]
@@ -168,6 +175,10 @@ pub enum ApiError {
     #[error("too many logins are being checked at once; retry shortly")]
     LoginBusy,
 
+    // 501
+    #[error("only format=json is answered")]
+    FormatNotImplemented,
+
     // 500
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
@@ -220,6 +231,8 @@ impl ApiError {
             OptionNotFound(_) => "option-not-found",
             TrackNotFound(_) => "track-not-found",
             RouteNotFound => "route-not-found",
+            NotEmbeddable(_) => "url-not-embeddable",
+            FormatNotImplemented => "format-not-implemented",
             BadPathSegment(_) => "bad-path",
             MethodNotAllowed { .. } => "method-not-allowed",
             NotOpenYet { .. } => "poll-not-open",
@@ -231,6 +244,8 @@ impl ApiError {
             ScheduleLocked => "schedule-locked",
             PollStillOpen => "poll-still-open",
             CannotReopen => "cannot-reopen",
+            RevealNeedsClose => "reveal-needs-close",
+            AlreadyRevealed => "already-revealed",
             ClosesInPast => "closes-in-past",
             PayloadTooLarge(_) => "payload-too-large",
             UnsupportedMediaType(_) => "unsupported-media-type",
@@ -296,7 +311,8 @@ impl ResponseError for ApiError {
             | SessionRequired
             | SetupLinkInvalid => StatusCode::FORBIDDEN,
             PollNotFound(_) | PollIdNotFound(_) | OptionNotFound(_) | TrackNotFound(_) | TokenNotFound(_)
-            | RouteNotFound | BadPathSegment(_) => StatusCode::NOT_FOUND,
+            | RouteNotFound | BadPathSegment(_) | NotEmbeddable(_) => StatusCode::NOT_FOUND,
+            FormatNotImplemented => StatusCode::NOT_IMPLEMENTED,
             MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             NotOpenYet { .. }
             | PollClosed
@@ -307,6 +323,8 @@ impl ResponseError for ApiError {
             | ScheduleLocked
             | PollStillOpen
             | CannotReopen
+            | RevealNeedsClose
+            | AlreadyRevealed
             | ClosesInPast
             | PowNotRequired
             | TotpAlreadyOn
@@ -416,12 +434,13 @@ pub mod responses {
     );
     response!(
         NotFound,
-        "Not found: `poll-not-found`, `option-not-found`, `track-not-found`, `token-not-found`, `route-not-found` or `bad-path`"
+        "Not found: `poll-not-found`, `option-not-found`, `track-not-found`, `token-not-found`, `url-not-embeddable`, `route-not-found` or `bad-path`"
     );
     response!(
         Conflict,
-        "Conflicts with the poll's state: `poll-not-open`, `poll-closed`, `already-voted`, `slug-taken`, `username-taken`, `ballot-locked`, `schedule-locked`, `poll-still-open`, `cannot-reopen`, `closes-in-past`, `pow-not-required`, `totp-already-on` or `totp-not-set-up`"
+        "Conflicts with the poll's state: `poll-not-open`, `poll-closed`, `already-voted`, `slug-taken`, `username-taken`, `ballot-locked`, `schedule-locked`, `poll-still-open`, `cannot-reopen`, `reveal-needs-close`, `already-revealed`, `closes-in-past`, `pow-not-required`, `totp-already-on` or `totp-not-set-up`"
     );
+    response!(NotImplemented, "`format-not-implemented`: oEmbed answers format=json only");
     response!(PayloadTooLarge, "`payload-too-large`: the body is larger than this route accepts");
     response!(UnsupportedMediaType, "`unsupported-media-type`: the body is not of the content type this route reads");
     response!(

@@ -156,6 +156,8 @@ mod tests {
             version: 0,
             webhook_url: None,
             receipts: false,
+            embed_origins: vec![],
+            revealed_at: None,
             options: vec![
                 OptionDef { id: 10, label: "A".into(), image_url: None, position: 0 },
                 OptionDef { id: 11, label: "B".into(), image_url: None, position: 1 },

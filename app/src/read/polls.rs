@@ -24,6 +24,7 @@ pub fn poll_view(def: &PollDef, now: DateTime<Utc>) -> api::Poll {
         closes_at: def.closes_at,
         closed_at: def.closed_at,
         receipts: def.receipts,
+        revealed_at: def.revealed_at,
         options: def.options.clone(),
         tracks: def.tracks.clone(),
     }

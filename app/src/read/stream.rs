@@ -52,12 +52,14 @@ fn has_voted(req: &HttpRequest, state: &AppState, def: &PollDef) -> bool {
 
 /// Whether anyone may see the poll's results now, and if not, why.
 pub fn public_visibility(def: &PollDef) -> Result<(), ApiError> {
+    let now = Utc::now();
+    if def.revealed_at.is_some_and(|at| at <= now) {
+        return Ok(());
+    }
     match def.results_visibility {
         Visibility::Live => Ok(()),
         // Once a poll closes, what was hidden until then is public.
-        Visibility::AfterClose | Visibility::AfterVote if def.effective_status(Utc::now()) == PollStatus::Closed => {
-            Ok(())
-        }
+        Visibility::AfterClose | Visibility::AfterVote if def.effective_status(now) == PollStatus::Closed => Ok(()),
         Visibility::AfterClose => Err(ApiError::ResultsHiddenUntilClose),
         Visibility::AfterVote => Err(ApiError::ResultsHiddenUntilVote),
         Visibility::AdminOnly => Err(ApiError::ResultsAdminOnly),

@@ -9,9 +9,13 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use api::{Poll, Problem, Results};
 use chrono::Utc;
 use frontend::api::Backend;
-use leptos::prelude::{LeptosOptions, provide_context, use_context};
+use leptos::prelude::{provide_context, use_context};
 use leptos_actix::{LeptosRoutes, generate_route_list};
 use serde::Deserialize;
+
+mod assets;
+
+pub use assets::Assets;
 
 use crate::http::ApiError;
 use crate::read::{poll_view, public_poll, public_visibility, voter_cookie};
@@ -48,47 +52,70 @@ impl Backend for Pages {
 
 /// The page helpers' part of the OpenAPI document.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(qr_code, vote_form))]
+#[openapi(paths(qr_code, vote_form, oembed))]
 pub struct Api;
 
 /// Built once before the server starts; each worker's `App` registers it.
 #[derive(Clone)]
 pub struct Ui {
-    options: LeptosOptions,
     frame_ancestors: Arc<str>,
     routes: Vec<leptos_actix::ActixRouteListing>,
     backend: Arc<dyn Backend>,
+    state: web::Data<AppState>,
+    assets: Assets,
 }
 
 impl Ui {
-    pub fn new(site_root: &str, frame_ancestors: &str, state: web::Data<AppState>) -> Self {
-        let options = LeptosOptions::builder().output_name("urna").site_root(site_root).site_pkg_dir("pkg").build();
+    pub fn new(site_root: &str, frame_ancestors: &str, state: web::Data<AppState>) -> anyhow::Result<Self> {
         let routes = generate_route_list(frontend::App);
-        Ui { options, frame_ancestors: frame_ancestors.into(), routes, backend: Arc::new(Pages { state }) }
+        let assets = Assets::load(&std::path::Path::new(site_root).join("pkg"))?;
+        Ok(Ui {
+            frame_ancestors: frame_ancestors.into(),
+            routes,
+            backend: Arc::new(Pages { state: state.clone() }),
+            state,
+            assets,
+        })
     }
 
     /// Registers the pages, their site files and their helper routes.
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {
-        let pkg = format!("{}/pkg", self.options.site_root);
-        cfg.service(crate::http::resource("/p/{slug}/qr.svg").route(web::get().to(qr_code)))
+        cfg.app_data(web::Data::new(DefaultFrameAncestors(self.frame_ancestors.clone())))
+            .app_data(web::Data::new(self.assets.clone()))
+            .service(crate::http::resource("/oembed").route(web::get().to(oembed)))
+            .service(crate::http::resource("/p/{slug}/qr.svg").route(web::get().to(qr_code)))
             .service(
                 crate::http::resource("/p/{slug}/vote")
                     .app_data(web::FormConfig::default().limit(crate::http::MAX_VOTE_BYTES).error_handler(form_error))
                     .route(web::post().to(vote_form)),
             )
-            .service(actix_files::Files::new("/pkg", pkg).use_etag(true).use_last_modified(true));
+            .service(web::resource("/pkg/{name}").route(web::get().to(assets::serve)));
         let backend = self.backend.clone();
-        let options = self.options.clone();
+        let names = self.assets.names.clone();
         let frame_ancestors = self.frame_ancestors.clone();
+        let state = self.state.clone();
         cfg.leptos_routes_with_context(
             self.routes.clone(),
             move || {
                 provide_context(backend.clone());
-                allow_this_pages_scripts(&frame_ancestors);
+                allow_this_pages_scripts(&page_frame_ancestors(&state, &frame_ancestors));
             },
-            move || frontend::shell(options.clone()),
+            move || frontend::shell(names.clone()),
         );
     }
+}
+
+/// Who may frame the page being rendered: a poll's own `embed_origins`
+/// for its pages (`/p/{slug}…`), else the server's `--frame-ancestors`.
+fn page_frame_ancestors(state: &AppState, default: &str) -> String {
+    let slug = use_context::<leptos_actix::Request>().and_then(|req| {
+        let path = req.path().strip_prefix("/p/")?;
+        Some(path.split('/').next().unwrap_or_default().to_owned())
+    });
+    slug.and_then(|s| state.registry.get(&s))
+        .map(|entry| entry.def.embed_origins.join(" "))
+        .filter(|origins| !origins.is_empty())
+        .unwrap_or_else(|| default.to_owned())
 }
 
 /// Names the nonce Leptos made for this page's inline scripts in the
@@ -127,6 +154,120 @@ pub async fn qr_code(
         .content_type("image/svg+xml")
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
         .body(svg))
+}
+
+/// The server's `--frame-ancestors`, for the routes that need it.
+pub struct DefaultFrameAncestors(Arc<str>);
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OembedQuery {
+    /// A poll's address on this server: `/p/{slug}` (or its `/live` or
+    /// `/embed`).
+    url: String,
+    /// `json` (the default); `xml` answers 501, as oEmbed 1.0 says for a
+    /// format the provider does not make.
+    #[serde(default)]
+    #[param(inline)]
+    format: Option<OembedFormat>,
+    #[serde(default)]
+    #[param(minimum = 1)]
+    maxwidth: Option<u32>,
+    #[serde(default)]
+    #[param(minimum = 1)]
+    maxheight: Option<u32>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum OembedFormat {
+    Json,
+    Xml,
+}
+
+/// An oEmbed 1.0 answer of type `rich`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Oembed {
+    version: &'static str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    provider_name: &'static str,
+    provider_url: String,
+    title: String,
+    /// The iframe of the poll's embed page.
+    html: String,
+    width: u32,
+    height: u32,
+    cache_age: u32,
+}
+
+const EMBED_WIDTH: u32 = 480;
+const EMBED_HEIGHT: u32 = 520;
+
+/// `GET /oembed?url=…&format=json`: the oEmbed `rich` answer for a poll's
+/// address, so a CMS turns a pasted link into the voting widget. Only polls
+/// that some site may frame (their `embed_origins`, or the server's
+/// `--frame-ancestors`) are answered.
+#[utoipa::path(
+    get,
+    path = "/oembed",
+    tag = "pages",
+    params(OembedQuery),
+    responses(
+        (status = 200, description = "oEmbed 1.0, type rich: an iframe of /p/{slug}/embed", body = Oembed),
+        (status = 400, response = crate::http::responses::BadRequest),
+        (status = 404, response = crate::http::responses::NotFound),
+        (status = 501, response = crate::http::responses::NotImplemented)
+    )
+)]
+pub async fn oembed(
+    req: HttpRequest,
+    q: web::Query<OembedQuery>,
+    state: web::Data<AppState>,
+    default: web::Data<DefaultFrameAncestors>,
+) -> Result<HttpResponse, ApiError> {
+    if q.maxwidth == Some(0) || q.maxheight == Some(0) {
+        return Err(ApiError::BadQuery("maxwidth and maxheight must be at least 1".into()));
+    }
+    if q.format == Some(OembedFormat::Xml) {
+        return Err(ApiError::FormatNotImplemented);
+    }
+    let info = req.connection_info();
+    let origin = format!("{}://{}", info.scheme(), info.host());
+    let not_ours = || ApiError::NotEmbeddable(format!("{} is not a poll's address on {origin}", q.url));
+    let url = url::Url::parse(&q.url).map_err(|_| not_ours())?;
+    if url.origin().ascii_serialization() != origin {
+        return Err(not_ours());
+    }
+    let mut segments = url.path_segments().ok_or_else(not_ours)?.filter(|s| !s.is_empty());
+    let slug = match (segments.next(), segments.next(), segments.next(), segments.next()) {
+        (Some("p"), Some(slug), None | Some("live" | "embed"), None) => slug.to_owned(),
+        _ => return Err(not_ours()),
+    };
+    let entry = public_poll(&state, &slug).map_err(|_| not_ours())?;
+    if entry.def.embed_origins.is_empty() && &*default.0 == "'none'" {
+        return Err(ApiError::NotEmbeddable(format!(
+            "poll {slug:?} lets no site frame it: add the site to its embed_origins"
+        )));
+    }
+    let width = q.maxwidth.map_or(EMBED_WIDTH, |w| w.min(EMBED_WIDTH));
+    let height = q.maxheight.map_or(EMBED_HEIGHT, |h| h.min(EMBED_HEIGHT));
+    let title = entry.def.title.clone();
+    let escaped = title.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;").replace('>', "&gt;");
+    let html = format!(
+        r#"<iframe src="{origin}/p/{slug}/embed" title="{escaped}" width="{width}" height="{height}" style="border:0;max-width:100%" loading="lazy"></iframe>"#
+    );
+    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "public, max-age=300")).json(Oembed {
+        version: "1.0",
+        kind: "rich",
+        provider_name: "urna",
+        provider_url: origin.clone(),
+        title,
+        html,
+        width,
+        height,
+        cache_age: 300,
+    }))
 }
 
 /// A malformed voting form gets the same problem+json as a malformed vote.

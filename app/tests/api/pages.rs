@@ -189,3 +189,182 @@ async fn without_javascript_a_poll_with_proof_of_work_says_it_needs_javascript()
     assert!(html.contains("Esta votação precisa de JavaScript"), "{html}");
     assert_eq!(app.results("powform").await["total_votes"], 0);
 }
+
+#[actix_web::test]
+async fn a_poll_names_the_sites_that_may_embed_it_and_only_its_pages_change() {
+    let app = spawn_app(Backend::Sqlite, |_| {}).await;
+    let origins = json!(["https://tv.example", "https://Blog.Example.com:443/", "https://tv.example"]);
+    let poll = app.open_poll("framed", json!({ "embed_origins": origins })).await;
+    let id = poll["id"].as_i64().unwrap();
+    let admin = app.admin_get(&format!("/api/admin/polls/{id}")).await;
+    assert_eq!(admin.body["embed_origins"], json!(["https://tv.example", "https://blog.example.com"]));
+    app.open_poll("plain", json!({})).await;
+
+    let headers = |path: &'static str| {
+        let app = &app;
+        async move {
+            let res = app.client.get(app.url(path)).send().await.unwrap();
+            let csp = res.headers().get("content-security-policy").unwrap().to_str().unwrap().to_owned();
+            (res.status(), csp, res.headers().get("x-frame-options").map(|v| v.to_str().unwrap().to_owned()))
+        }
+    };
+    for path in ["/p/framed/embed", "/p/framed", "/p/framed/live"] {
+        let (status, csp, xfo) = headers(path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(csp.ends_with("; frame-ancestors https://tv.example https://blog.example.com"), "{path}: {csp}");
+        assert_eq!(xfo, None, "{path}: X-Frame-Options would forbid what the policy allows");
+    }
+    for path in ["/p/plain/embed", "/p/plain", "/api/polls/framed", "/admin"] {
+        let (_, csp, xfo) = headers(path).await;
+        assert!(csp.ends_with("; frame-ancestors 'none'"), "{path}: {csp}");
+        assert_eq!(xfo.as_deref(), Some("DENY"), "{path}");
+    }
+    // The embed is the ballot alone: no site bar, links open a new tab.
+    let (_, _, html) = app.get_text("/p/framed/embed", &[("accept-language", "en")]).await;
+    assert!(html.contains("ballot embedded") && !html.contains("class=\"topbar\""), "{html}");
+    assert!(html.contains(r#"aria-label="Vote for A""#) && html.contains(r#"target="_blank""#), "{html}");
+
+    // Cleared: the server's setting again.
+    let a = app.admin_patch(&format!("/api/admin/polls/{id}"), &json!({ "embed_origins": [] })).await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    assert!(headers("/p/framed/embed").await.1.ends_with("; frame-ancestors 'none'"));
+
+    for bad in [
+        json!(["ftp://tv.example"]),
+        json!(["https://tv.example/page"]),
+        json!(["https://tv.example/?q=1"]),
+        json!(["https://user@tv.example"]),
+        json!(["tv.example"]),
+        json!(["'self'"]),
+        json!((0..21).map(|i| format!("https://s{i}.example")).collect::<Vec<_>>()),
+    ] {
+        let a = app.admin_patch(&format!("/api/admin/polls/{id}"), &json!({ "embed_origins": bad })).await;
+        crate::helpers::assert_problem(&a, 422, "invalid-body");
+    }
+}
+
+#[actix_web::test]
+async fn oembed_answers_a_rich_iframe_for_an_embeddable_poll_address() {
+    let app = spawn_app(Backend::Sqlite, |_| {}).await;
+    app.open_poll("shared", json!({ "title": "Quem fica?", "embed_origins": ["https://news.example"] })).await;
+    app.open_poll("closed-door", json!({})).await;
+    let q = |url: &str, extra: &str| format!("/oembed?url={}{extra}", percent(url));
+    let page = app.url("/p/shared");
+
+    let a = app.get(&q(&page, ""), &[]).await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    assert_eq!((a.body["version"].as_str(), a.body["type"].as_str()), (Some("1.0"), Some("rich")));
+    assert_eq!((a.body["width"].as_u64(), a.body["height"].as_u64()), (Some(480), Some(520)));
+    let html = a.body["html"].as_str().unwrap();
+    assert!(html.starts_with(&format!(r#"<iframe src="{}""#, app.url("/p/shared/embed"))), "{html}");
+    assert!(html.contains(r#"title="Quem fica?""#), "{html}");
+    assert_eq!(a.body["provider_url"].as_str(), Some(app.addr.as_str()));
+
+    let small = app.get(&q(&app.url("/p/shared/live"), "&format=json&maxwidth=300&maxheight=200"), &[]).await;
+    assert_eq!((small.body["width"].as_u64(), small.body["height"].as_u64()), (Some(300), Some(200)));
+    assert!(small.body["html"].as_str().unwrap().contains(r#"width="300" height="200""#));
+
+    crate::helpers::assert_problem(&app.get(&q(&page, "&format=xml"), &[]).await, 501, "format-not-implemented");
+    for url in [
+        "https://elsewhere.example/p/shared".to_owned(),
+        app.url("/p/nope"),
+        app.url("/p/closed-door"),
+        app.url("/admin"),
+        app.url("/p/shared/verify/x"),
+        "not a url".to_owned(),
+    ] {
+        crate::helpers::assert_problem(&app.get(&q(&url, ""), &[]).await, 404, "url-not-embeddable");
+    }
+    crate::helpers::assert_problem(&app.get("/oembed", &[]).await, 400, "bad-query");
+    crate::helpers::assert_problem(&app.get(&q(&page, "&format=yaml"), &[]).await, 400, "bad-query");
+    crate::helpers::assert_problem(&app.get(&q(&page, "&maxwidth=0&format=xml"), &[]).await, 400, "bad-query");
+}
+
+fn percent(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// A built site's `pkg/`: hashed names in a manifest, each with made-up
+/// brotli and gzip copies (the server only picks one).
+fn fake_site() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let pkg = dir.path().join("pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    let names = [
+        ("urna.js", "urna.00112233aabbccdd.js"),
+        ("urna.wasm", "urna.44556677eeff0011.wasm"),
+        ("urna.css", "urna.8899aabbccddeeff.css"),
+        ("boot.js", "boot.0011223344556677.js"),
+        ("pow-worker.js", "pow-worker.1122334455667788.js"),
+    ];
+    for (_, hashed) in names {
+        std::fs::write(pkg.join(hashed), format!("plain {hashed}")).unwrap();
+        std::fs::write(pkg.join(format!("{hashed}.br")), format!("br {hashed}")).unwrap();
+        std::fs::write(pkg.join(format!("{hashed}.gz")), format!("gz {hashed}")).unwrap();
+    }
+    let manifest: serde_json::Map<String, serde_json::Value> =
+        names.iter().map(|(k, v)| ((*k).to_owned(), json!(v))).collect();
+    std::fs::write(pkg.join("manifest.json"), serde_json::to_vec(&manifest).unwrap()).unwrap();
+    dir
+}
+
+#[actix_web::test]
+async fn hashed_assets_are_cached_forever_and_sent_precompressed() {
+    let site = fake_site();
+    let root = site.path().to_string_lossy().into_owned();
+    let app = spawn_app(Backend::Sqlite, |s| s.site_root = root).await;
+    app.open_poll("assets", json!({})).await;
+    let (_, _, html) = app.get_text("/p/assets", &[]).await;
+    for linked in [
+        r#"<link rel="stylesheet" href="/pkg/urna.8899aabbccddeeff.css">"#,
+        r#"<link rel="modulepreload" href="/pkg/urna.00112233aabbccdd.js">"#,
+        r#"href="/pkg/urna.44556677eeff0011.wasm""#,
+        r#"<script type="module" src="/pkg/boot.0011223344556677.js">"#,
+        r#"data-pow-worker="/pkg/pow-worker.1122334455667788.js""#,
+    ] {
+        assert!(html.contains(linked), "{linked} in {html}");
+    }
+
+    let fetch = |accept: &'static str, etag: Option<&'static str>| {
+        let app = &app;
+        async move {
+            let mut req =
+                app.client.get(app.url("/pkg/urna.44556677eeff0011.wasm")).insert_header(("accept-encoding", accept));
+            if let Some(e) = etag {
+                req = req.insert_header(("if-none-match", e));
+            }
+            let mut res = req.send().await.unwrap();
+            let h = |n: &str| res.headers().get(n).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+            let (ct, ce, cc, vary, tag) =
+                (h("content-type"), h("content-encoding"), h("cache-control"), h("vary"), h("etag"));
+            let body = res.body().await.unwrap();
+            (res.status(), ct, ce, cc, vary, tag, String::from_utf8_lossy(&body).into_owned())
+        }
+    };
+    let (status, ct, ce, cc, vary, etag, body) = fetch("gzip, deflate, br, zstd", None).await;
+    assert_eq!((status, ct.as_str(), ce.as_str()), (StatusCode::OK, "application/wasm", "br"));
+    assert_eq!(body, "br urna.44556677eeff0011.wasm");
+    assert_eq!(cc, "public, max-age=31536000, immutable");
+    assert_eq!((vary.as_str(), etag.as_str()), ("Accept-Encoding", "\"44556677eeff0011\""));
+    let (_, _, ce, _, _, _, body) = fetch("gzip;q=1, br;q=0", None).await;
+    assert_eq!((ce.as_str(), body.as_str()), ("gzip", "gz urna.44556677eeff0011.wasm"));
+    let (_, _, ce, _, _, _, body) = fetch("identity", None).await;
+    assert_eq!((ce.as_str(), body.as_str()), ("", "plain urna.44556677eeff0011.wasm"));
+    let (status, _, _, _, _, _, body) = fetch("br", Some("\"44556677eeff0011\"")).await;
+    assert_eq!((status, body.as_str()), (StatusCode::NOT_MODIFIED, ""));
+
+    // Plain names are not served when the site has hashed ones.
+    assert_eq!(app.client.get(app.url("/pkg/urna.wasm")).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.client.get(app.url("/pkg/..%2Fmanifest.json")).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+}

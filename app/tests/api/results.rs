@@ -165,3 +165,40 @@ async fn after_vote(app: TestApp) {
     assert_eq!(app.results("after").await["total_votes"], 2);
 }
 on_both_backends!(results_after_vote_are_shown_to_those_who_voted, super::after_vote);
+
+async fn reveal(app: TestApp) {
+    let poll = app.open_poll("finale", json!({ "results_visibility": "admin_only" })).await;
+    let (id, option) = (poll["id"].as_i64().unwrap(), option_ids(&poll)[1]);
+    for _ in 0..3 {
+        assert_eq!(app.vote("finale", json!({ "option_id": option }), &[]).await.status, StatusCode::OK);
+    }
+    let reveal = format!("/api/admin/polls/{id}/reveal");
+    assert_problem(&app.admin_post(&reveal, &json!({})).await, 409, "reveal-needs-close");
+    app.admin_post(&format!("/api/admin/polls/{id}/close"), &json!({})).await;
+    assert_problem(&app.get("/api/polls/finale/results", &[]).await, 403, "results-admin-only");
+
+    let before = chrono::Utc::now();
+    let a = app.admin_post(&reveal, &json!({})).await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    let at: chrono::DateTime<chrono::Utc> = a.body["revealed_at"].as_str().unwrap().parse().unwrap();
+    let lead = (at - before).num_milliseconds();
+    assert!((2_500..=4_000).contains(&lead), "the reveal is set a few seconds ahead: {lead} ms");
+    // Every presenter screen learns the moment from the public poll...
+    assert_eq!(app.get("/api/polls/finale", &[]).await.body["revealed_at"], a.body["revealed_at"]);
+    // ...and nobody gets the numbers before it.
+    if chrono::Utc::now() < at - chrono::Duration::milliseconds(500) {
+        assert_problem(&app.get("/api/polls/finale/results", &[]).await, 403, "results-admin-only");
+    }
+    crate::helpers::eventually(Duration::from_secs(8), "the results are public once revealed", || async {
+        let r = app.get("/api/polls/finale/results", &[]).await;
+        r.status == StatusCode::OK && r.body["total_votes"] == 3
+    })
+    .await;
+    assert!(chrono::Utc::now() >= at, "not before the moment");
+    assert_problem(&app.admin_post(&reveal, &json!({})).await, 409, "already-revealed");
+    let audit = app.admin_get("/api/admin/audit").await.body;
+    assert!(
+        audit.as_array().unwrap().iter().any(|e| e["action"] == "poll.reveal" && e["target"] == format!("poll:{id}"))
+    );
+}
+on_both_backends!(an_admin_reveals_hidden_results_at_one_moment, super::reveal);

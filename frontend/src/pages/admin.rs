@@ -7,7 +7,9 @@ use crate::html::PageTitle;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
-use crate::api::{AdminPoll, AuditEntry, InviteStats, Me, Ops, Poll, PollStatus, Pow, Problem, VoterIdentity};
+use crate::api::{
+    AdminPoll, AuditEntry, InviteStats, Me, Ops, Poll, PollStatus, Pow, Problem, Visibility, VoterIdentity,
+};
 use crate::browser;
 use crate::i18n::{fill, tr};
 use crate::pages::live::Dashboard;
@@ -371,6 +373,10 @@ fn PollAdmin(poll: AdminPoll, on_change: Callback<AdminPoll>) -> impl IntoView {
     };
     let can_open = matches!(status, PollStatus::Draft | PollStatus::Scheduled);
     let can_close = status != PollStatus::Closed;
+    let can_reveal = status == PollStatus::Closed
+        && poll.poll.results_visibility != Visibility::Live
+        && poll.poll.revealed_at.is_none();
+    let revealed_at = poll.poll.revealed_at;
     view! {
         <PageTitle text=format!("{} · {}", poll.poll.title, t().admin)/>
         <section class="card">
@@ -381,15 +387,18 @@ fn PollAdmin(poll: AdminPoll, on_change: Callback<AdminPoll>) -> impl IntoView {
             <p class="links">
                 <a href=format!("/p/{slug}")>{move || t().public_page}</a>
                 <a href=format!("/p/{slug}/live")>{move || t().live_results}</a>
+                <a href=format!("/p/{slug}/present") target="_blank">{move || t().presenter}</a>
                 <a href=format!("/api/admin/polls/{id}/export.csv") download data-testid="export-csv">{move || t().export_csv}</a>
             </p>
             <div class="actions">
                 {can_open.then(|| view! { <button type="button" class="primary" on:click=move |_| confirming.set(Some("open"))>{move || t().open_voting}</button> })}
                 {can_close.then(|| view! { <button type="button" class="danger" on:click=move |_| confirming.set(Some("close"))>{move || t().close_voting}</button> })}
+                {can_reveal.then(|| view! { <button type="button" class="primary" on:click=move |_| confirming.set(Some("reveal"))>{move || t().reveal}</button> })}
+                {revealed_at.map(|at| view! { <span class="hint" data-testid="revealed-at">{move || fill(t().revealed_at, browser::local_time(&at))}</span> })}
             </div>
             {move || confirming.get().map(|what| view! {
                 <div class="confirm" role="alertdialog" aria-live="assertive">
-                    <p>{move || if what == "open" { t().confirm_open } else { t().confirm_close }}</p>
+                    <p>{move || match what { "open" => t().confirm_open, "reveal" => t().confirm_reveal, _ => t().confirm_close }}</p>
                     <button type="button" class="primary" on:click=move |_| act(what)>{move || t().yes}</button>
                     <button type="button" on:click=move |_| confirming.set(None)>{move || t().cancel}</button>
                 </div>
@@ -400,9 +409,34 @@ fn PollAdmin(poll: AdminPoll, on_change: Callback<AdminPoll>) -> impl IntoView {
                 view! { <p class="hint" data-testid="pow-now">{move || fill(&fill(t().pow_now, d), format!("{secs:.1}"))}</p> }
             })}
             {(poll.poll.voter_identity == VoterIdentity::Invite).then(|| view! { <Invites id slug=poll.poll.slug.clone()/> })}
+            {(!poll.embed_origins.is_empty()).then(|| view! { <EmbedCode slug=poll.poll.slug.clone() title=poll.poll.title.clone()/> })}
             <Dashboard slug=slug initial=Some(Ok(poll.results.clone()))/>
         </section>
         <Editor poll=Some(poll)/>
+    }
+}
+
+/// The iframe a host pastes into a page on one of the poll's embed origins.
+#[component]
+fn EmbedCode(slug: String, title: String) -> impl IntoView {
+    let t = tr();
+    let origin = browser::origin().unwrap_or_default();
+    let title = title.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;");
+    let code = format!(
+        r#"<iframe src="{origin}/p/{slug}/embed" title="{title}" width="100%" height="520" style="border:0;max-width:480px" loading="lazy"></iframe>"#
+    );
+    let copied = RwSignal::new(false);
+    let to_copy = code.clone();
+    let copy = move |_| {
+        let code = to_copy.clone();
+        leptos::task::spawn_local(async move { copied.set(browser::copy_text(&code).await) });
+    };
+    view! {
+        <div class="embed-code" data-testid="embed-code">
+            <p><strong>{move || t().embed_code}</strong>" "{move || t().embed_code_hint}</p>
+            <code>{code}</code>
+            <button type="button" on:click=copy>{move || if copied.get() { "✓" } else { t().copy }}</button>
+        </div>
     }
 }
 
@@ -506,6 +540,8 @@ fn Editor(poll: Option<AdminPoll>) -> impl IntoView {
     );
     let difficulty = text(|p| if let Pow::Fixed(n) = p.pow { n.to_string() } else { "100000".into() }, "100000");
     let webhook = RwSignal::new(poll.as_ref().and_then(|p| p.webhook_url.clone()).unwrap_or_default());
+    let embeds = RwSignal::new(poll.as_ref().map(|p| p.embed_origins.join("\n")).unwrap_or_default());
+    let embeds0 = embeds.get_untracked();
     let options = RwSignal::new(option_rows(p));
     let tracks = RwSignal::new(track_rows(p));
     let next_key = StoredValue::new(1000_u32);
@@ -583,6 +619,11 @@ fn Editor(poll: Option<AdminPoll>) -> impl IntoView {
         }
         if !editing || closes_at.get_untracked() != closes0 {
             put("closes_at", time(closes_at.get_untracked()));
+        }
+        let sites = embeds.get_untracked();
+        if sites != embeds0 {
+            let list: Vec<&str> = sites.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+            put("embed_origins", list.into());
         }
         let hook = webhook.get_untracked();
         if !editing || hook != webhook0 {
@@ -715,6 +756,11 @@ fn Editor(poll: Option<AdminPoll>) -> impl IntoView {
             <label hidden=move || pow_mode.get() != "fixed">{move || t().pow_difficulty}
                 <input name="pow-difficulty" type="number" min="1000" max="10000000" step="1000" bind:value=difficulty/>
             </label>
+            <label>{move || t().embed_origins}
+                <textarea name="embed_origins" rows="2" placeholder="https://www.example.com"
+                    prop:value=move || embeds.get() on:input=move |ev| embeds.set(event_target_value(&ev))></textarea>
+            </label>
+            <p class="hint">{move || t().embed_origins_hint}</p>
             <label>{move || t().webhook}<input name="webhook_url" type="url" bind:value=webhook/></label>
             <button type="button" hidden=!editing || !had_webhook on:click=rotate>{move || t().webhook_rotate}</button>
             {move || new_key.get().map(|(poll, key)| view! {

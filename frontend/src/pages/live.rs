@@ -165,7 +165,7 @@ fn live(slug: String, initial: Option<Results>) -> AnyView {
 
 /// Subscribes to the results stream and keeps the rate and the curve.
 #[allow(unused_variables)]
-fn follow(
+pub(crate) fn follow(
     slug: String,
     results: RwSignal<Option<Results>>,
     connected: RwSignal<bool>,

@@ -3,6 +3,7 @@ pub mod account;
 pub mod admin;
 pub mod home;
 pub mod live;
+pub mod present;
 pub mod setup;
 pub mod tokens;
 pub mod verify;

@@ -124,6 +124,16 @@ pub fn VotePage() -> impl IntoView {
     crate::pages::poll_page(|poll| view! { <Ballot poll/> })
 }
 
+/// `/p/{slug}/embed`: the ballot alone, compact, for an iframe on a host's
+/// page (which the poll's `embed_origins` must name). Links open urna in a
+/// new tab, never inside the frame.
+#[component]
+pub fn EmbedPage() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    give_voter_cookie(&crate::pages::slug_param()());
+    crate::pages::poll_page(|poll| view! { <Ballot poll embedded=true/> })
+}
+
 /// One-per-voter polls identified by cookie need the voter cookie before
 /// the first vote; the page hands it out as the poll API does.
 #[cfg(feature = "ssr")]
@@ -141,7 +151,7 @@ fn give_voter_cookie(slug: &str) {
 }
 
 #[component]
-fn Ballot(poll: Poll) -> impl IntoView {
+fn Ballot(poll: Poll, #[prop(optional)] embedded: bool) -> impl IntoView {
     let t = tr();
     let several = poll.tracks.len() > 1;
     let live_link = format!("/p/{}/live", poll.slug);
@@ -164,7 +174,7 @@ fn Ballot(poll: Poll) -> impl IntoView {
     }
     view! {
         <PageTitle text=title.clone()/>
-        <article class="card ballot">
+        <article class=if embedded { "card ballot embedded" } else { "card ballot" }>
             <h1>{title}</h1>
             <StatusBadge status/>
             {(!poll.description.is_empty()).then(|| view! { <p class="description">{poll.description.clone()}</p> })}
@@ -180,7 +190,10 @@ fn Ballot(poll: Poll) -> impl IntoView {
                 .collect_view()}
             {(pow != Pow::Off).then(|| view! { <noscript><p class="feedback warn">{move || t().needs_javascript}</p></noscript> })}
             {show_results.then(|| view! {
-                <p class="links"><a href=live_link>{move || t().see_results}</a></p>
+                <p class="links"><a href=live_link target=embedded.then_some("_blank")>{move || t().see_results}</a></p>
+            })}
+            {embedded.then(|| view! {
+                <p class="embed-brand"><a href=format!("/p/{}", poll.slug) target="_blank" rel="noopener">"urna"</a></p>
             })}
         </article>
     }
