@@ -247,6 +247,17 @@ pub enum ReceiptFault {
     Malformed(&'static str),
     /// Its path does not lead to its root.
     PathMismatch,
+    /// Its root or its tree's size is not its ledger entry's.
+    EntryMismatch,
+}
+
+/// What a receipt's ledger entry says of its vote.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Counted {
+    Yes,
+    No,
+    /// The entry shows a commitment, not its counts (results are hidden).
+    Hidden,
 }
 
 impl std::fmt::Display for ReceiptFault {
@@ -254,6 +265,7 @@ impl std::fmt::Display for ReceiptFault {
         match self {
             ReceiptFault::Malformed(field) => write!(f, "its {field} is not hex of the right length"),
             ReceiptFault::PathMismatch => f.write_str("its audit path does not lead to its root"),
+            ReceiptFault::EntryMismatch => f.write_str("its root or its tree's size is not that ledger entry's"),
         }
     }
 }
@@ -275,6 +287,21 @@ impl Receipt {
             Some(r) if r == root => Ok(root),
             _ => Err(ReceiptFault::PathMismatch),
         }
+    }
+
+    /// Holds the receipt, whose path led to `root` ([`Self::check_path`]),
+    /// against its ledger entry: the same root and size, and, where the
+    /// entry shows its counts, a vote for this option and track among them.
+    pub fn against(&self, root: &Hash, entry: &LedgerEntry) -> Result<Counted, ReceiptFault> {
+        if to_hex(root) != entry.root || i64::try_from(self.size).ok() != Some(entry.size) {
+            return Err(ReceiptFault::EntryMismatch);
+        }
+        let ours = |d: &Delta| d.option_id == self.option_id && d.track_id == self.track_id && d.delta > 0;
+        Ok(match &entry.deltas {
+            None => Counted::Hidden,
+            Some(deltas) if deltas.iter().any(ours) => Counted::Yes,
+            Some(_) => Counted::No,
+        })
     }
 }
 
@@ -439,7 +466,31 @@ mod tests {
         assert_eq!(receipt.check_path(), Ok(tree.root()));
         let other = Receipt { option_id: 12, ..receipt.clone() };
         assert_eq!(other.check_path(), Err(ReceiptFault::PathMismatch));
-        let bad = Receipt { nonce: "zz".into(), ..receipt };
+        let bad = Receipt { nonce: "zz".into(), ..receipt.clone() };
         assert_eq!(bad.check_path(), Err(ReceiptFault::Malformed("nonce")));
+
+        // Against its entry: same root and size, then whether it counts the vote.
+        let root = tree.root();
+        let entry = LedgerEntry {
+            shard: "s".into(),
+            seq: 1,
+            prev_hash: to_hex(&[0; 32]),
+            root: to_hex(&root),
+            size: 5,
+            deltas: Some((10..15).map(|o| Delta { option_id: o, track_id: 1, delta: 1 }).collect()),
+            commitment: None,
+            salt: None,
+            entry_hash: String::new(),
+            committed_at: DateTime::<Utc>::UNIX_EPOCH,
+        };
+        assert_eq!(receipt.against(&root, &entry), Ok(Counted::Yes));
+        let hidden = LedgerEntry { deltas: None, ..entry.clone() };
+        assert_eq!(receipt.against(&root, &hidden), Ok(Counted::Hidden));
+        let elsewhere =
+            LedgerEntry { deltas: Some(vec![Delta { option_id: 13, track_id: 2, delta: 5 }]), ..entry.clone() };
+        assert_eq!(receipt.against(&root, &elsewhere), Ok(Counted::No));
+        let bigger = LedgerEntry { size: 6, ..entry.clone() };
+        assert_eq!(receipt.against(&root, &bigger), Err(ReceiptFault::EntryMismatch));
+        assert_eq!(receipt.against(&[7; 32], &entry), Err(ReceiptFault::EntryMismatch));
     }
 }

@@ -3,9 +3,9 @@
 //! database read), in the browser from the public and admin HTTP API.
 
 pub use api::{
-    AckMode, AdminPoll, ApiToken, AuditEntry, Challenge, Dedupe, InviteStats, Me, NewApiToken, NewInvites, Ops,
-    OptionCount, Poll, PollOption, PollStatus, Pow, PowSolution, Problem, Results, Role, Timeseries, TotpSetup, Track,
-    TrackResults, Visibility, VoteAnswer, VoterIdentity, WeightedOption,
+    AckMode, AdminPoll, ApiToken, AuditEntry, Challenge, Dedupe, EMBED_SIZE, InviteStats, Me, NewApiToken, NewInvites,
+    Ops, OptionCount, Poll, PollOption, PollStatus, Pow, PowSolution, Problem, Results, Role, Timeseries, TotpSetup,
+    Track, TrackResults, Visibility, VoteAnswer, VoterIdentity, WeightedOption, embed_iframe,
 };
 
 /// What the server side hands the pages; implemented by the `urna` binary

@@ -201,9 +201,6 @@ pub struct Oembed {
     cache_age: u32,
 }
 
-const EMBED_WIDTH: u32 = 480;
-const EMBED_HEIGHT: u32 = 520;
-
 /// `GET /oembed?url=…&format=json`: the oEmbed `rich` answer for a poll's
 /// address, so a CMS turns a pasted link into the voting widget. Only polls
 /// that some site may frame (their `embed_origins`, or the server's
@@ -250,13 +247,11 @@ pub async fn oembed(
             "poll {slug:?} lets no site frame it: add the site to its embed_origins"
         )));
     }
-    let width = q.maxwidth.map_or(EMBED_WIDTH, |w| w.min(EMBED_WIDTH));
-    let height = q.maxheight.map_or(EMBED_HEIGHT, |h| h.min(EMBED_HEIGHT));
+    let (most_wide, most_high) = api::EMBED_SIZE;
+    let width = q.maxwidth.map_or(most_wide, |w| w.min(most_wide));
+    let height = q.maxheight.map_or(most_high, |h| h.min(most_high));
     let title = entry.def.title.clone();
-    let escaped = title.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;").replace('>', "&gt;");
-    let html = format!(
-        r#"<iframe src="{origin}/p/{slug}/embed" title="{escaped}" width="{width}" height="{height}" style="border:0;max-width:100%" loading="lazy"></iframe>"#
-    );
+    let html = api::embed_iframe(&origin, &slug, &title, (width, height));
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "public, max-age=300")).json(Oembed {
         version: "1.0",
         kind: "rich",

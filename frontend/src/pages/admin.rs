@@ -420,11 +420,7 @@ fn PollAdmin(poll: AdminPoll, on_change: Callback<AdminPoll>) -> impl IntoView {
 #[component]
 fn EmbedCode(slug: String, title: String) -> impl IntoView {
     let t = tr();
-    let origin = browser::origin().unwrap_or_default();
-    let title = title.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;");
-    let code = format!(
-        r#"<iframe src="{origin}/p/{slug}/embed" title="{title}" width="100%" height="520" style="border:0;max-width:480px" loading="lazy"></iframe>"#
-    );
+    let code = crate::api::embed_iframe(&browser::origin().unwrap_or_default(), &slug, &title, crate::api::EMBED_SIZE);
     let copied = RwSignal::new(false);
     let to_copy = code.clone();
     let copy = move |_| {

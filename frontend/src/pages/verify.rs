@@ -116,10 +116,10 @@ async fn check_receipt(poll: &Poll, pasted: &str, t: &'static Texts) -> Vec<Find
         out.push((false, t.receipt_no_entry.into()));
         return out;
     };
-    if entry.root != chain::to_hex(&root) || entry.size != r.size as i64 {
+    let Ok(counted) = r.against(&root, &entry) else {
         out.push((false, fill(t.receipt_root_bad, r.seq)));
         return out;
-    }
+    };
     out.push((true, fill(t.receipt_root_ok, r.seq)));
     let Some(deltas) = entry.deltas else {
         out.push((true, t.receipt_counts_hidden.into()));
@@ -134,7 +134,7 @@ async fn check_receipt(poll: &Poll, pasted: &str, t: &'static Texts) -> Vec<Find
     out.push((true, t.receipt_entry_hash_ok.into()));
     let label =
         poll.options.iter().find(|o| o.id == r.option_id).map_or_else(|| r.option_id.to_string(), |o| o.label.clone());
-    let counted = deltas.iter().any(|d| d.option_id == r.option_id && d.track_id == r.track_id && d.delta > 0);
+    let counted = counted == chain::Counted::Yes;
     out.push((counted, fill(if counted { t.receipt_counted } else { t.receipt_not_counted }, label)));
     out
 }
