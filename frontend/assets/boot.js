@@ -2,6 +2,17 @@
 // It is a file, not an inline script: the pages' Content-Security-Policy
 // allows scripts from urna's own origin, and inline ones only with the
 // page's nonce (Leptos's hydration data carries it).
-import init, { hydrate } from './urna.js';
+//
+// The bundle is fetched only after the server-rendered page has been
+// painted: the page is readable (and votes without JavaScript) before it
+// arrives, and half a megabyte fetched before the first paint would hold
+// the paint back on a slow phone network.
+const start = () =>
+  import('./urna.js').then(({ default: init, hydrate }) =>
+    init({ module_or_path: new URL('./urna.wasm', import.meta.url) }).then(() => hydrate()));
 
-init({ module_or_path: new URL('./urna.wasm', import.meta.url) }).then(() => hydrate());
+if (document.visibilityState === 'hidden') {
+  start();
+} else {
+  requestAnimationFrame(() => setTimeout(start, 0));
+}

@@ -29,12 +29,11 @@ use crate::i18n::{Lang, Locale, tr};
 /// The marker browser tests wait for: set once the page is interactive.
 pub const HYDRATED_ATTR: &str = "data-hydrated";
 
-/// Where the site's files are: content-hashed names from the build's
-/// manifest (the server reads it), or the plain names.
+/// Where the site's files the page names are: content-hashed names from
+/// the build's manifest (the server reads it), or the plain names. (The
+/// bundle itself is named by boot.js.)
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AssetNames {
-    pub js: String,
-    pub wasm: String,
     pub css: String,
     pub boot: String,
     pub pow_worker: String,
@@ -42,13 +41,7 @@ pub struct AssetNames {
 
 impl Default for AssetNames {
     fn default() -> Self {
-        AssetNames {
-            js: "/pkg/urna.js".into(),
-            wasm: "/pkg/urna.wasm".into(),
-            css: "/pkg/urna.css".into(),
-            boot: "/pkg/boot.js".into(),
-            pow_worker: "/pkg/pow-worker.js".into(),
-        }
+        AssetNames { css: "/pkg/urna.css".into(), boot: "/pkg/boot.js".into(), pow_worker: "/pkg/pow-worker.js".into() }
     }
 }
 
@@ -68,8 +61,8 @@ pub fn shell(assets: AssetNames) -> impl IntoView {
                 <link rel="icon" href="data:,"/>
                 // What Leptos's <HydrationScripts> does, from a file
                 // (assets/boot.js): one inline script fewer under the CSP.
-                <link rel="modulepreload" href=assets.js/>
-                <link rel="preload" href=assets.wasm r#as="fetch" r#type="application/wasm" crossorigin=""/>
+                // No preload of the bundle: boot.js fetches it once the page
+                // is painted (see there).
                 <script type="module" src=assets.boot></script>
                 <MetaTags/>
             </head>

@@ -68,8 +68,6 @@ impl Assets {
         let name = |plain: &str| manifest.get(plain).map(|h| format!("/pkg/{h}"));
         let plain = frontend::AssetNames::default();
         let names = frontend::AssetNames {
-            js: name("urna.js").unwrap_or(plain.js),
-            wasm: name("urna.wasm").unwrap_or(plain.wasm),
             css: name("urna.css").unwrap_or(plain.css),
             boot: name("boot.js").unwrap_or(plain.boot),
             pow_worker: name("pow-worker.js").unwrap_or(plain.pow_worker),
