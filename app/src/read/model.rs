@@ -17,7 +17,11 @@ pub type Counts = HashMap<(i64, i64), i64>;
 #[derive(Debug)]
 pub struct Published {
     pub snapshot: Results,
+    /// The snapshot as JSON: what `GET …/results` answers.
     pub json: Bytes,
+    /// The same as one SSE event (`event: results`), made once and shared
+    /// by every viewer's stream (a viewer costs a reference, not a copy).
+    pub sse: Bytes,
 }
 
 fn round2(x: f64) -> f64 {
@@ -125,9 +129,14 @@ impl ReadModel {
 
 impl Published {
     pub fn new(snapshot: Results) -> Self {
+        const HEAD: &[u8] = b"event: results\ndata: ";
+        let mut sse = HEAD.to_vec();
         // Serializing plain structs of numbers and strings cannot fail.
-        let json = serde_json::to_vec(&snapshot).map(Bytes::from).unwrap_or_default();
-        Self { snapshot, json }
+        let _ = serde_json::to_writer(&mut sse, &snapshot);
+        let end = sse.len();
+        sse.extend_from_slice(b"\n\n");
+        let sse = Bytes::from(sse);
+        Self { snapshot, json: sse.slice(HEAD.len()..end), sse }
     }
 }
 
@@ -189,5 +198,16 @@ mod tests {
         let s = m.snapshot(&bbb(), Utc::now());
         assert_eq!(s.weighted[0].percent, 75.0);
         assert_eq!(s.weighted[1].percent, 25.0);
+    }
+
+    #[test]
+    fn the_published_json_and_sse_event_share_one_buffer_and_say_the_same() {
+        let mut m = ReadModel::default();
+        m.set_counts("i1", [(10, 1, 2)]);
+        let p = Published::new(m.snapshot(&bbb(), Utc::now()));
+        let back: Results = serde_json::from_slice(&p.json).unwrap();
+        assert_eq!(back, p.snapshot);
+        assert_eq!(p.sse, [&b"event: results\ndata: "[..], &p.json[..], b"\n\n"].concat());
+        assert_eq!(p.json.as_ptr(), p.sse[21..].as_ptr(), "json is a view into the event, not a copy");
     }
 }

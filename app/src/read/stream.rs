@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 use chrono::Utc;
 use tokio::sync::watch;
 
@@ -91,14 +91,6 @@ pub async fn get_results(
         .body(published.json.clone()))
 }
 
-fn sse_event(p: &Published) -> Bytes {
-    let mut buf = BytesMut::with_capacity(p.json.len() + 32);
-    buf.put_slice(b"event: results\ndata: ");
-    buf.put_slice(&p.json);
-    buf.put_slice(b"\n\n");
-    buf.freeze()
-}
-
 struct StreamState {
     rx: watch::Receiver<Arc<Published>>,
     shutdown: watch::Receiver<bool>,
@@ -171,7 +163,7 @@ pub async fn stream_results(
             }
         }
         s.first = false;
-        let event = sse_event(&s.rx.borrow_and_update());
+        let event = s.rx.borrow_and_update().sse.clone();
         Some((Ok(event), s))
     });
     Ok(HttpResponse::Ok()

@@ -231,7 +231,9 @@ pub async fn oembed(
     }
     let info = req.connection_info();
     let origin = format!("{}://{}", info.scheme(), info.host());
-    let not_ours = || ApiError::NotEmbeddable(format!("{} is not a poll's address on {origin}", q.url));
+    // The detail does not repeat the url: an answer echoing what it was sent
+    // is a reflection a client may mistake for a link.
+    let not_ours = || ApiError::NotEmbeddable(format!("url is not the address of a poll on {origin}"));
     let url = url::Url::parse(&q.url).map_err(|_| not_ours())?;
     if url.origin().ascii_serialization() != origin {
         return Err(not_ours());
