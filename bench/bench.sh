@@ -34,10 +34,7 @@ cargo build --release --locked -p app
 URNA="$CARGO_TARGET_DIR/release/urna"
 
 # A fresh database for the run.
-DB_URL="${URNA_TEST_PG_URL%/*}/urna_bench"
-psql "$URNA_TEST_PG_URL" -qc "DROP DATABASE IF EXISTS urna_bench WITH (FORCE)"
-psql "$URNA_TEST_PG_URL" -qc "CREATE DATABASE urna_bench"
-"$URNA" migrate --database-url "$DB_URL" >/dev/null
+DB_URL=$(fresh_database urna_bench "$URNA")
 URNA_ADMIN_PASSWORD="benchmark password" "$URNA" create-admin --database-url "$DB_URL" bench >/dev/null
 
 ulimit -n 65536 2>/dev/null || true

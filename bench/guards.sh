@@ -31,10 +31,7 @@ cargo build --release --locked -p app
 bash scripts/build-site.sh "$CARGO_TARGET_DIR/site" >/dev/null
 URNA="$CARGO_TARGET_DIR/release/urna"
 
-DB_URL="${URNA_TEST_PG_URL%/*}/urna_bench_guards"
-psql "$URNA_TEST_PG_URL" -qc "DROP DATABASE IF EXISTS urna_bench_guards WITH (FORCE)"
-psql "$URNA_TEST_PG_URL" -qc "CREATE DATABASE urna_bench_guards"
-"$URNA" migrate --database-url "$DB_URL" >/dev/null
+DB_URL=$(fresh_database urna_bench_guards "$URNA")
 URNA_ADMIN_PASSWORD="benchmark password" "$URNA" create-admin --database-url "$DB_URL" bench >/dev/null
 
 ulimit -n 65536 2>/dev/null || true

@@ -21,10 +21,7 @@ SITE="$CARGO_TARGET_DIR/site"
 bash scripts/build-site.sh "$SITE" >/dev/null
 URNA="$CARGO_TARGET_DIR/release/urna"
 
-DB_URL="${URNA_TEST_PG_URL%/*}/urna_rush"
-psql "$URNA_TEST_PG_URL" -qc "DROP DATABASE IF EXISTS urna_rush WITH (FORCE)"
-psql "$URNA_TEST_PG_URL" -qc "CREATE DATABASE urna_rush"
-"$URNA" migrate --database-url "$DB_URL" >/dev/null
+DB_URL=$(fresh_database urna_rush "$URNA")
 
 ulimit -n 65536 2>/dev/null || true
 LOG=$(mktemp)

@@ -27,10 +27,7 @@ if [ "$(ulimit -n)" -lt $((VIEWERS + CONNECTIONS + 200)) ]; then
 fi
 cargo build --release --locked -p app
 URNA="$CARGO_TARGET_DIR/release/urna"
-DB_URL="${URNA_TEST_PG_URL%/*}/urna_viewers"
-psql "$URNA_TEST_PG_URL" -qc "DROP DATABASE IF EXISTS urna_viewers WITH (FORCE)"
-psql "$URNA_TEST_PG_URL" -qc "CREATE DATABASE urna_viewers"
-"$URNA" migrate --database-url "$DB_URL" >/dev/null
+DB_URL=$(fresh_database urna_viewers "$URNA")
 
 LOG=$(mktemp)
 RUST_LOG=warn "$URNA" serve --database-url "$DB_URL" --redis-url "$REDIS_URL" --redis-prefix urna-viewers \

@@ -48,3 +48,13 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   for _ in $(seq 1 20); do redis-cli ping >/dev/null 2>&1 && break; sleep 0.25; done
 fi
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
+
+# A new, empty and migrated database NAME on the test Postgres, for a
+# benchmark run: `DB_URL=$(fresh_database urna_bench "$URNA")`.
+fresh_database() {
+  local name="$1" urna="$2" url="${URNA_TEST_PG_URL%/*}/$1"
+  psql "$URNA_TEST_PG_URL" -qc "DROP DATABASE IF EXISTS $name WITH (FORCE)" >&2
+  psql "$URNA_TEST_PG_URL" -qc "CREATE DATABASE $name" >&2
+  "$urna" migrate --database-url "$url" >/dev/null
+  echo "$url"
+}

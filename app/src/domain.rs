@@ -165,6 +165,26 @@ mod tests {
     }
 
     #[test]
+    fn webhook_and_image_urls_must_parse_as_web_urls() {
+        assert!(validate_webhook_url("https://hooks.example/urna?x=1").is_ok());
+        for bad in ["http://[", "https://", "ftp://x.example", "http://a b", "hooks.example"] {
+            assert!(validate_webhook_url(bad).is_err(), "{bad:?} should be rejected");
+        }
+        let option = |url: &str| {
+            vec![
+                NewOption { label: "A".into(), image_url: Some(url.into()) },
+                NewOption { label: "B".into(), image_url: None },
+            ]
+        };
+        for good in ["https://img.example/a.png", "/static/a.png"] {
+            assert!(validate_options(option(good)).is_ok(), "{good:?}");
+        }
+        for bad in ["http://[::1", "//evil.example/a.png", "javascript:alert(1)"] {
+            assert!(validate_options(option(bad)).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
     fn a_scheduled_poll_opens_and_closes_on_its_own_clock() {
         let t0 = Utc::now();
         let h = chrono::Duration::hours(1);
@@ -267,10 +287,13 @@ pub fn validate_embed_origins(origins: &[String]) -> Result<Vec<String>, String>
 }
 
 /// A webhook must be an http(s) URL without spaces.
+/// An absolute http(s) URL that parses, with a host.
+fn is_web_url(s: &str) -> bool {
+    url::Url::parse(s).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+}
+
 pub fn validate_webhook_url(url: &str) -> Result<String, String> {
-    let ok = (url.starts_with("https://") || url.starts_with("http://"))
-        && url.len() <= 2_000
-        && !url.chars().any(char::is_whitespace);
+    let ok = is_web_url(url) && url.len() <= 2_000 && !url.chars().any(char::is_whitespace);
     if ok { Ok(url.to_owned()) } else { Err("webhook_url must be an http(s) URL".into()) }
 }
 
@@ -317,7 +340,8 @@ pub fn validate_options(options: Vec<NewOption>) -> Result<Vec<NewOption>, Strin
                 return Err(format!("option {label:?} appears twice"));
             }
             if let Some(url) = &o.image_url {
-                let ok = (url.starts_with("https://") || url.starts_with("http://") || url.starts_with('/'))
+                let path = url.starts_with('/') && !url.starts_with("//");
+                let ok = (is_web_url(url) || path)
                     && url.len() <= 2_000
                     && !url.chars().any(|c| c.is_whitespace() || c == '"' || c == '<');
                 if !ok {
