@@ -105,12 +105,15 @@ pub async fn any_admin(db: &impl ConnectionTrait) -> Result<bool, DbErr> {
     Ok(admins::Entity::find().count(db).await? > 0)
 }
 
-/// Stores a first-run setup link's token hash, valid until `expires_at`.
+/// Stores a first-run setup link's token hash, valid until `expires_at`,
+/// and forgets the links that have expired (each start without an admin
+/// prints one).
 pub async fn create_setup_token(
     db: &impl ConnectionTrait,
     token_hash: &str,
     expires_at: DateTime<Utc>,
 ) -> Result<(), DbErr> {
+    setup_tokens::Entity::delete_many().filter(setup_tokens::Column::ExpiresAt.lte(Utc::now())).exec(db).await?;
     setup_tokens::ActiveModel { token_hash: Set(token_hash.to_owned()), expires_at: Set(expires_at) }
         .insert(db)
         .await

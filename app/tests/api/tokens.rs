@@ -226,6 +226,9 @@ async fn a_setup_link_dies_after_an_hour_and_when_an_admin_is_made_another_way()
 
     let other = app.another_instance(|_| {}).await;
     let fresh = setup_token(&other);
+    // The expired link is forgotten when a new one is made.
+    let stored = entity::setup_tokens::Entity::find().all(&app.state.db).await.unwrap();
+    assert_eq!(stored.len(), 1, "only the new link is kept");
     let hash = urna::admin::hash_password("a long enough password").unwrap();
     urna::db::mutation::create_admin(&app.state.db, "by-cli", &hash, "admin").await.unwrap();
     let body = json!({ "token": fresh, "username": "late", "password": "a long enough password" });
