@@ -9,7 +9,6 @@ use serde::Deserialize;
 
 use super::auth;
 use super::sessions::start_session;
-use crate::db::mutation::MutationError;
 use crate::db::tokens::{self, SetupError};
 use crate::http::ApiError;
 use crate::keys::random_token;
@@ -78,8 +77,7 @@ pub async fn setup(
     let admin = match tokens::setup_first_admin(&state.db, &hash, Utc::now(), username, &password_hash).await {
         Ok(admin) => admin,
         Err(SetupError::LinkInvalid) => return Err(ApiError::SetupLinkInvalid),
-        Err(SetupError::Mutation(MutationError::Db(e))) => return Err(e.into()),
-        Err(SetupError::Mutation(e)) => return Err(ApiError::Internal(e.into())),
+        Err(SetupError::Mutation(e)) => return Err(e.into()),
     };
     start_session(&state, admin, HttpResponse::Created()).await
 }

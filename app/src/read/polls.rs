@@ -1,4 +1,4 @@
-use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
+use actix_web::cookie::{Cookie, time::Duration as CookieDuration};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 
@@ -72,12 +72,11 @@ pub fn voter_cookie(req: &HttpRequest, state: &AppState, def: &PollDef) -> Optio
         def.voter_identity == VoterIdentity::Cookie && def.tracks.iter().any(|t| t.dedupe == Dedupe::OnePerVoter);
     let has_cookie = req.cookie(VOTER_COOKIE).is_some_and(|c| state.server_key.verify_cookie(c.value()).is_some());
     (wants_cookie && !has_cookie).then(|| {
-        Cookie::build(VOTER_COOKIE, state.server_key.new_cookie())
-            .path("/")
-            .http_only(true)
-            .same_site(SameSite::Lax)
-            .secure(state.secure_cookies)
-            .max_age(CookieDuration::days(365))
-            .finish()
+        crate::vote::site_cookie(
+            VOTER_COOKIE,
+            state.server_key.new_cookie(),
+            state.secure_cookies,
+            CookieDuration::days(365),
+        )
     })
 }

@@ -131,6 +131,24 @@ impl ServerKey {
     }
 }
 
+/// A cookie of the voter's browser (the anonymous voter id, the mark of a
+/// vote): the whole site, HttpOnly, SameSite=Lax, Secure behind TLS.
+pub fn site_cookie(
+    name: impl Into<std::borrow::Cow<'static, str>>,
+    value: String,
+    secure: bool,
+    max_age: actix_web::cookie::time::Duration,
+) -> actix_web::cookie::Cookie<'static> {
+    use actix_web::cookie::{Cookie, SameSite};
+    Cookie::build(name, value)
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .max_age(max_age)
+        .finish()
+}
+
 /// The cookie that holds [`ServerKey::voted_mark`] for a poll.
 pub fn voted_cookie_name(poll_id: i64) -> String {
     format!("urna_voted_{poll_id}")

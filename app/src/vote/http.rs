@@ -19,7 +19,7 @@ use super::pow::PowError;
 use super::ratelimit::{Key, Limited};
 use crate::domain::{AckMode, Dedupe, Phase, PollDef, TrackDef, VoterIdentity};
 use crate::http::ApiError;
-use crate::read::public_poll;
+use crate::read::{PollEntry, public_poll};
 use crate::state::AppState;
 
 /// A track named or numbered.
@@ -238,33 +238,31 @@ pub async fn cast_vote(
 /// Casts one vote and counts it in the votes metric: the JSON route and the
 /// voting page's form both come here.
 pub async fn cast(req: &HttpRequest, slug: &str, body: VoteBody, state: &AppState) -> Result<HttpResponse, ApiError> {
-    let mut res = vote(req, slug, body, state).await;
+    let res = match public_poll(state, slug) {
+        Ok(entry) => vote(req, &entry, body, state).await.and_then(|answer| mark_voted(answer, state, &entry.def)),
+        Err(e) => Err(e),
+    };
     metrics::counter!("urna_votes_total", "outcome" => outcome(&res)).increment(1);
-    if let Ok(answer) = res.as_mut() {
+    if res.is_ok() {
         crate::ops::record_vote();
-        if let Some(cookie) = voted_cookie(state, slug) {
-            answer.add_cookie(&cookie).map_err(|e| anyhow::anyhow!("voted cookie: {e}"))?;
-        }
     }
     res
 }
 
-/// For a poll whose results a voter sees once they have voted: the cookie
-/// that says this browser voted here (read by the results routes).
-fn voted_cookie(state: &AppState, slug: &str) -> Option<actix_web::cookie::Cookie<'static>> {
-    let entry = public_poll(state, slug).ok()?;
-    (entry.def.results_visibility == crate::domain::Visibility::AfterVote).then(|| {
-        actix_web::cookie::Cookie::build(
-            voter::voted_cookie_name(entry.def.id),
-            state.server_key.voted_mark(entry.def.id),
-        )
-        .path("/")
-        .http_only(true)
-        .same_site(actix_web::cookie::SameSite::Lax)
-        .secure(state.secure_cookies)
-        .max_age(actix_web::cookie::time::Duration::days(90))
-        .finish()
-    })
+/// For a poll whose results a voter sees once they have voted: the answer
+/// carries the cookie that says this browser voted here (read by the
+/// results routes).
+fn mark_voted(mut answer: HttpResponse, state: &AppState, def: &PollDef) -> Result<HttpResponse, ApiError> {
+    if def.results_visibility == crate::domain::Visibility::AfterVote {
+        let cookie = voter::site_cookie(
+            voter::voted_cookie_name(def.id),
+            state.server_key.voted_mark(def.id),
+            state.secure_cookies,
+            actix_web::cookie::time::Duration::days(90),
+        );
+        answer.add_cookie(&cookie).map_err(|e| anyhow::anyhow!("voted cookie: {e}"))?;
+    }
+    Ok(answer)
 }
 
 /// A vote's outcome in one word: `recorded`, `accepted`, or the error's code.
@@ -276,8 +274,12 @@ pub fn outcome(res: &Result<HttpResponse, ApiError>) -> &'static str {
     }
 }
 
-async fn vote(req: &HttpRequest, slug: &str, body: VoteBody, state: &AppState) -> Result<HttpResponse, ApiError> {
-    let entry = public_poll(state, slug)?;
+async fn vote(
+    req: &HttpRequest,
+    entry: &PollEntry,
+    body: VoteBody,
+    state: &AppState,
+) -> Result<HttpResponse, ApiError> {
     let def = &entry.def;
     if def.option(body.option_id).is_none() {
         return Err(ApiError::OptionNotFound(body.option_id));
@@ -345,7 +347,7 @@ async fn vote(req: &HttpRequest, slug: &str, body: VoteBody, state: &AppState) -
         })
     });
     let vote = BatchVote { option_id: body.option_id, track_id: track.id, voter, pow, invite, idem, nonce: [0; 16] };
-    coalesce::submit(&state.registry, &entry, vote, tx);
+    coalesce::submit(&state.registry, entry, vote, tx);
     let Some(rx) = rx else {
         return Ok(HttpResponse::Accepted().json(answer(VoteStatus::Accepted)));
     };

@@ -19,7 +19,7 @@ mod poll_actor;
 mod pow;
 mod ratelimit;
 
-pub use credentials::{ServerKey, VOTER_COOKIE, VoterKind, mint_token, voted_cookie_name};
+pub use credentials::{ServerKey, VOTER_COOKIE, VoterKind, mint_token, site_cookie, voted_cookie_name};
 pub use http::{TrackRef, VoteBody, cast, normalize_invite, outcome};
 pub use ledger::{BatchVote, Faults, Outcome};
 pub use poll_actor::{ActorDeps, CommitSink, Drain, PollActor};

@@ -105,17 +105,21 @@ impl Ui {
     }
 }
 
-/// Who may frame the page being rendered: a poll's own `embed_origins`
-/// for its pages (`/p/{slug}…`), else the server's `--frame-ancestors`.
+/// Who may frame a poll's pages (a CSP source list): its own
+/// `embed_origins`, which replace the server's `--frame-ancestors`.
+fn poll_frame_ancestors(def: &crate::domain::PollDef, default: &str) -> String {
+    if def.embed_origins.is_empty() { default.to_owned() } else { def.embed_origins.join(" ") }
+}
+
+/// Who may frame the page being rendered: [`poll_frame_ancestors`] for a
+/// poll's pages (`/p/{slug}…`), else the server's `--frame-ancestors`.
 fn page_frame_ancestors(state: &AppState, default: &str) -> String {
     let slug = use_context::<leptos_actix::Request>().and_then(|req| {
         let path = req.path().strip_prefix("/p/")?;
         Some(path.split('/').next().unwrap_or_default().to_owned())
     });
     slug.and_then(|s| state.registry.get(&s))
-        .map(|entry| entry.def.embed_origins.join(" "))
-        .filter(|origins| !origins.is_empty())
-        .unwrap_or_else(|| default.to_owned())
+        .map_or_else(|| default.to_owned(), |entry| poll_frame_ancestors(&entry.def, default))
 }
 
 /// Names the nonce Leptos made for this page's inline scripts in the
@@ -244,7 +248,7 @@ pub async fn oembed(
         _ => return Err(not_ours()),
     };
     let entry = public_poll(&state, &slug).map_err(|_| not_ours())?;
-    if entry.def.embed_origins.is_empty() && &*default.0 == "'none'" {
+    if poll_frame_ancestors(&entry.def, &default.0) == "'none'" {
         return Err(ApiError::NotEmbeddable(format!(
             "poll {slug:?} lets no site frame it: add the site to its embed_origins"
         )));
