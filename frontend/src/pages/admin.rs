@@ -421,17 +421,11 @@ fn PollAdmin(poll: AdminPoll, on_change: Callback<AdminPoll>) -> impl IntoView {
 fn EmbedCode(slug: String, title: String) -> impl IntoView {
     let t = tr();
     let code = crate::api::embed_iframe(&browser::origin().unwrap_or_default(), &slug, &title, crate::api::EMBED_SIZE);
-    let copied = RwSignal::new(false);
-    let to_copy = code.clone();
-    let copy = move |_| {
-        let code = to_copy.clone();
-        leptos::task::spawn_local(async move { copied.set(browser::copy_text(&code).await) });
-    };
     view! {
         <div class="embed-code" data-testid="embed-code">
             <p><strong>{move || t().embed_code}</strong>" "{move || t().embed_code_hint}</p>
-            <code>{code}</code>
-            <button type="button" on:click=copy>{move || if copied.get() { "✓" } else { t().copy }}</button>
+            <code>{code.clone()}</code>
+            <crate::pages::CopyButton text=code label=|t| t.copy/>
         </div>
     }
 }

@@ -23,6 +23,25 @@ pub fn in_browser(f: impl Fn() + 'static) {
     });
 }
 
+/// A button that puts `text` on the clipboard, and says when it did.
+#[component]
+pub fn CopyButton(
+    text: String,
+    label: fn(&'static Texts) -> &'static str,
+    #[prop(optional)] class: &'static str,
+) -> impl IntoView {
+    let t = tr();
+    let copied = RwSignal::new(false);
+    let copy = move |_| {
+        let text = text.clone();
+        leptos::task::spawn_local(async move { copied.set(crate::browser::copy_text(&text).await) });
+    };
+    view! {
+        <button type="button" class=class on:click=copy>{move || label(t())}</button>
+        <span role="status" class="hint">{move || copied.get().then(|| t().copied)}</span>
+    }
+}
+
 /// A poll's status as a coloured label.
 #[component]
 pub fn StatusBadge(#[prop(into)] status: Signal<PollStatus>) -> impl IntoView {

@@ -52,11 +52,6 @@ fn Tokens() -> impl IntoView {
     let revoke = move |id: i64| {
         change_empty::<()>("DELETE", format!("/api/admin/tokens/{id}"), None, move |_| reload());
     };
-    let copied = RwSignal::new(false);
-    let copy = move |_| {
-        let Some(token) = made.get_untracked().map(|m| m.token) else { return };
-        leptos::task::spawn_local(async move { copied.set(browser::copy_text(&token).await) });
-    };
     view! {
         <section class="card" data-testid="tokens">
             <h1>{move || t().api_tokens}</h1>
@@ -82,8 +77,8 @@ fn Tokens() -> impl IntoView {
             {move || made.get().map(|m| view! {
                 <div class="new-token" role="status">
                     <p><strong>{m.name}</strong>": "{move || t().token_shown_once}</p>
-                    <code data-testid="new-token-value">{m.token}</code>
-                    <button type="button" on:click=copy>{move || if copied.get() { "✓" } else { t().copy }}</button>
+                    <code data-testid="new-token-value">{m.token.clone()}</code>
+                    <super::CopyButton text=m.token label=|t| t.copy/>
                 </div>
             })}
             <Show when=move || tokens.with(|all| !all.is_empty())

@@ -292,20 +292,14 @@ fn TrackBallot(slug: String, track: Track, options: Vec<PollOption>, several: bo
 #[component]
 fn ReceiptBox(receipt: String, verify_link: String) -> impl IntoView {
     let t = tr();
-    let copied = RwSignal::new(false);
     let text = receipt.clone();
-    let copy = move |_| {
-        let text = text.clone();
-        leptos::task::spawn_local(async move { copied.set(browser::copy_text(&text).await) });
-    };
     view! {
         <details class="receipt" data-testid="receipt">
             <summary>{move || t().check_my_vote}</summary>
             <p class="hint">{move || t().receipt_explained}</p>
             <textarea readonly rows="6" aria-label=move || t().your_receipt data-testid="receipt-text">{receipt}</textarea>
             <p class="links">
-                <button type="button" class="secondary" on:click=copy>{move || t().copy_receipt}</button>
-                <span role="status" class="hint">{move || copied.get().then(|| t().copied)}</span>
+                <crate::pages::CopyButton text label=|t| t.copy_receipt class="secondary"/>
                 <a href=verify_link>{move || t().verify_a_vote}</a>
             </p>
         </details>
