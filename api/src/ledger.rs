@@ -3,7 +3,11 @@
 //! lowercase.
 //!
 //! - A counted vote is a leaf `SHA-256(0x00 || nonce || option_id || track_id)`
-//!   with a 16-byte nonce chosen by the server.
+//!   with a 16-byte nonce chosen by the server. In `multiple` and `ranked`
+//!   polls a ballot is a leaf `SHA-256(0x00 || nonce || track_id || k ||
+//!   choice_1 || … || choice_k)` over its canonical choices
+//!   (`count::canonical_ballot`: a set in ascending id order, a ranking in
+//!   its order).
 //! - A batch's `root` is the RFC 6962 Merkle Tree Hash of its leaves in
 //!   batch order (interior nodes `SHA-256(0x01 || left || right)`, the empty
 //!   tree `SHA-256()`); a receipt carries the RFC 6962 audit path of its leaf.
@@ -11,9 +15,14 @@
 //!   `entry_hash = SHA-256(prev_hash || seq || root || deltas)`, `deltas`
 //!   being `option_id || track_id || delta` for each counter the batch
 //!   changed, sorted by option then track; the first `prev_hash` is 32 zero
-//!   bytes and `seq` counts up from 1.
+//!   bytes and `seq` counts up from 1. In `multiple` and `ranked` polls
+//!   `deltas` is instead `n || counters… || m || ballots…`: the number of
+//!   counters, the counters as above, the number of distinct ballots, and
+//!   each as `track_id || k || choice_1 || … || choice_k || delta`, sorted by
+//!   track, then choices. (A `multiple` ballot adds one to each chosen
+//!   option's counter, a `ranked` ballot to its first choice's.)
 //! - While results are hidden an entry shows `SHA-256(salt || deltas)`
-//!   instead of its deltas.
+//!   instead of its deltas (and ballots).
 //!
 //! The server, `urna verify` and the verify page all use these functions.
 use chrono::{DateTime, Utc};
@@ -38,6 +47,19 @@ pub fn leaf_hash(nonce: &[u8; 16], option_id: i64, track_id: i64) -> Hash {
     h.update(nonce);
     h.update(option_id.to_be_bytes());
     h.update(track_id.to_be_bytes());
+    h.finalize().into()
+}
+
+/// The leaf of one counted ballot of a `multiple` or `ranked` poll.
+pub fn ballot_leaf_hash(nonce: &[u8; 16], track_id: i64, choices: &[i64]) -> Hash {
+    let mut h = Sha256::new();
+    h.update([0u8]);
+    h.update(nonce);
+    h.update(track_id.to_be_bytes());
+    h.update((choices.len() as u64).to_be_bytes());
+    for c in choices {
+        h.update(c.to_be_bytes());
+    }
     h.finalize().into()
 }
 
@@ -148,21 +170,40 @@ pub fn delta_bytes(deltas: &[Delta]) -> Vec<u8> {
     out
 }
 
-/// `SHA-256(prev_hash || seq || root || deltas)`.
-pub fn entry_hash(prev: &Hash, seq: i64, root: &Hash, deltas: &[Delta]) -> Hash {
+/// What an entry's hashes cover of its counts: the counters' bytes alone
+/// (`single` polls, `ballots` `None`), or `n || counters || m || ballots`.
+pub fn counts_bytes(deltas: &[Delta], ballots: Option<&[BallotDelta]>) -> Vec<u8> {
+    let Some(ballots) = ballots else { return delta_bytes(deltas) };
+    let mut out = (deltas.len() as u64).to_be_bytes().to_vec();
+    out.extend(delta_bytes(deltas));
+    out.extend((ballots.len() as u64).to_be_bytes());
+    for b in ballots {
+        out.extend(b.track_id.to_be_bytes());
+        out.extend((b.choices.len() as u64).to_be_bytes());
+        for c in &b.choices {
+            out.extend(c.to_be_bytes());
+        }
+        out.extend(b.delta.to_be_bytes());
+    }
+    out
+}
+
+/// `SHA-256(prev_hash || seq || root || deltas)`, `deltas` as
+/// [`counts_bytes`] writes them.
+pub fn entry_hash(prev: &Hash, seq: i64, root: &Hash, deltas: &[Delta], ballots: Option<&[BallotDelta]>) -> Hash {
     let mut h = Sha256::new();
     h.update(prev);
     h.update(seq.to_be_bytes());
     h.update(root);
-    h.update(delta_bytes(deltas));
+    h.update(counts_bytes(deltas, ballots));
     h.finalize().into()
 }
 
 /// `SHA-256(salt || deltas)`: what an entry shows while results are hidden.
-pub fn commitment(salt: &[u8; 16], deltas: &[Delta]) -> Hash {
+pub fn commitment(salt: &[u8; 16], deltas: &[Delta], ballots: Option<&[BallotDelta]>) -> Hash {
     let mut h = Sha256::new();
     h.update(salt);
-    h.update(delta_bytes(deltas));
+    h.update(counts_bytes(deltas, ballots));
     h.finalize().into()
 }
 
@@ -216,6 +257,17 @@ impl From<(i64, i64, i64)> for Delta {
     }
 }
 
+/// How many ballots of one kind a batch counted on a track (`multiple`
+/// and `ranked` polls).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BallotDelta {
+    pub track_id: i64,
+    /// The canonical ballot (`count::canonical_ballot`).
+    pub choices: Vec<i64>,
+    pub delta: i64,
+}
+
 /// The proof that one vote is in a committed batch: part of a `200` vote
 /// answer for a poll with receipts. Hashes and the nonce in hex.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -232,8 +284,13 @@ pub struct Receipt {
     /// Leaves in the batch.
     pub size: u64,
     pub nonce: String,
+    /// The option voted for; for a ballot of several, its first choice.
     pub option_id: i64,
     pub track_id: i64,
+    /// `multiple` and `ranked` polls: the ballot, canonical; its leaf is
+    /// the ballot's leaf.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub choices: Option<Vec<i64>>,
     /// The batch's Merkle root.
     pub root: String,
     /// RFC 6962 audit path of leaf `index`, from the leaf up.
@@ -282,7 +339,10 @@ impl Receipt {
             .map(|p| from_hex::<32>(p))
             .collect::<Option<_>>()
             .ok_or(ReceiptFault::Malformed("proof"))?;
-        let leaf = leaf_hash(&nonce, self.option_id, self.track_id);
+        let leaf = match &self.choices {
+            Some(choices) => ballot_leaf_hash(&nonce, self.track_id, choices),
+            None => leaf_hash(&nonce, self.option_id, self.track_id),
+        };
         match root_from_path(&leaf, self.index, self.size, &path) {
             Some(r) if r == root => Ok(root),
             _ => Err(ReceiptFault::PathMismatch),
@@ -297,11 +357,16 @@ impl Receipt {
             return Err(ReceiptFault::EntryMismatch);
         }
         let ours = |d: &Delta| d.option_id == self.option_id && d.track_id == self.track_id && d.delta > 0;
-        Ok(match &entry.deltas {
-            None => Counted::Hidden,
-            Some(deltas) if deltas.iter().any(ours) => Counted::Yes,
-            Some(_) => Counted::No,
-        })
+        let counted = match (&self.choices, &entry.deltas) {
+            (_, None) => return Ok(Counted::Hidden),
+            (None, Some(deltas)) => deltas.iter().any(ours),
+            (Some(choices), Some(_)) => entry
+                .ballots
+                .iter()
+                .flatten()
+                .any(|b| b.track_id == self.track_id && b.choices == *choices && b.delta > 0),
+        };
+        Ok(if counted { Counted::Yes } else { Counted::No })
     }
 }
 
@@ -319,6 +384,11 @@ pub struct LedgerEntry {
     /// The counters the batch changed; absent while results are hidden.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deltas: Option<Vec<Delta>>,
+    /// `multiple` and `ranked` polls: the distinct ballots the batch
+    /// counted, sorted by track, then choices; absent while results are
+    /// hidden.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ballots: Option<Vec<BallotDelta>>,
     /// `SHA-256(salt || deltas)`; shown instead of `deltas` while results
     /// are hidden.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -460,6 +530,7 @@ mod tests {
             nonce: to_hex(&nonces[3]),
             option_id: 13,
             track_id: 1,
+            choices: None,
             root: to_hex(&tree.root()),
             proof: tree.path(3).iter().map(|h| to_hex(h)).collect(),
         };
@@ -478,6 +549,7 @@ mod tests {
             root: to_hex(&root),
             size: 5,
             deltas: Some((10..15).map(|o| Delta { option_id: o, track_id: 1, delta: 1 }).collect()),
+            ballots: None,
             commitment: None,
             salt: None,
             entry_hash: String::new(),
@@ -492,5 +564,58 @@ mod tests {
         let bigger = LedgerEntry { size: 6, ..entry.clone() };
         assert_eq!(receipt.against(&root, &bigger), Err(ReceiptFault::EntryMismatch));
         assert_eq!(receipt.against(&[7; 32], &entry), Err(ReceiptFault::EntryMismatch));
+    }
+
+    #[test]
+    fn a_ballot_receipt_checks_its_choices_against_the_entrys_ballots() {
+        let nonce = [7u8; 16];
+        let leaf = ballot_leaf_hash(&nonce, 1, &[12, 10]);
+        let mut bytes = vec![0u8];
+        bytes.extend(nonce);
+        bytes.extend(1i64.to_be_bytes());
+        bytes.extend(2u64.to_be_bytes());
+        bytes.extend(12i64.to_be_bytes());
+        bytes.extend(10i64.to_be_bytes());
+        assert_eq!(leaf, <Hash>::from(Sha256::digest(&bytes)));
+        let tree = Tree::new(vec![leaf_hash(&[1; 16], 10, 1), leaf]);
+        let receipt = Receipt {
+            poll: "p".into(),
+            shard: "s".into(),
+            seq: 1,
+            index: 1,
+            size: 2,
+            nonce: to_hex(&nonce),
+            option_id: 12,
+            track_id: 1,
+            choices: Some(vec![12, 10]),
+            root: to_hex(&tree.root()),
+            proof: tree.path(1).iter().map(|h| to_hex(h)).collect(),
+        };
+        let root = receipt.check_path().expect("path holds");
+        let reordered = Receipt { choices: Some(vec![10, 12]), ..receipt.clone() };
+        assert_eq!(reordered.check_path(), Err(ReceiptFault::PathMismatch), "a ranking's order is in its leaf");
+        let ballots = vec![BallotDelta { track_id: 1, choices: vec![12, 10], delta: 1 }];
+        let entry = LedgerEntry {
+            shard: "s".into(),
+            seq: 1,
+            prev_hash: to_hex(&[0; 32]),
+            root: to_hex(&root),
+            size: 2,
+            deltas: Some(vec![Delta { option_id: 12, track_id: 1, delta: 2 }]),
+            ballots: Some(ballots.clone()),
+            commitment: None,
+            salt: None,
+            entry_hash: String::new(),
+            committed_at: DateTime::<Utc>::UNIX_EPOCH,
+        };
+        assert_eq!(receipt.against(&root, &entry), Ok(Counted::Yes));
+        let other =
+            LedgerEntry { ballots: Some(vec![BallotDelta { track_id: 1, choices: vec![12, 11], delta: 2 }]), ..entry };
+        assert_eq!(receipt.against(&root, &other), Ok(Counted::No));
+        // The counts' bytes: both lengths lead, so counters and ballots cannot trade bytes.
+        let d = [Delta { option_id: 12, track_id: 1, delta: 2 }];
+        assert_eq!(counts_bytes(&d, None), delta_bytes(&d));
+        assert_eq!(counts_bytes(&d, Some(&ballots)).len(), 8 + 24 + 8 + (8 + 8 + 16 + 8));
+        assert_ne!(entry_hash(&GENESIS, 1, &root, &d, None), entry_hash(&GENESIS, 1, &root, &d, Some(&ballots)));
     }
 }

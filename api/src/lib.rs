@@ -14,6 +14,7 @@
 //! OpenAPI document; the browser build leaves it out.
 use std::borrow::Cow;
 
+pub mod count;
 pub mod ledger;
 
 use chrono::{DateTime, Utc};
@@ -71,6 +72,33 @@ string_enum!(
     /// admin, or (weaker) a signed browser cookie.
     VoterIdentity { Token = "token", Cookie = "cookie", Invite = "invite" }
 );
+string_enum!(
+    /// What a ballot holds: one option (`single`), a set of options
+    /// (`multiple`, between `min_choices` and `max_choices`), or options in
+    /// order of preference (`ranked`, counted by instant runoff).
+    PollKind { Single = "single", Multiple = "multiple", Ranked = "ranked" }
+);
+
+// `string_enum!` takes no attributes on variants, so no `#[default]`.
+#[allow(clippy::derivable_impls)]
+impl Default for PollKind {
+    fn default() -> Self {
+        PollKind::Single
+    }
+}
+
+impl PollKind {
+    /// Whether a ballot names several options (and the ledger keeps each
+    /// distinct ballot's count).
+    pub fn has_ballots(self) -> bool {
+        self != PollKind::Single
+    }
+}
+
+fn one() -> u32 {
+    1
+}
+
 string_enum!(
     /// An admin's role: `viewer`s read, `admin`s also change things.
     Role { Admin = "admin", Viewer = "viewer" }
@@ -206,6 +234,16 @@ pub struct Poll {
     pub results_visibility: Visibility,
     pub ack: AckMode,
     pub voter_identity: VoterIdentity,
+    /// What a ballot holds; `single` when absent.
+    #[serde(default)]
+    pub kind: PollKind,
+    /// The fewest options a `multiple` ballot chooses or a `ranked` ballot
+    /// ranks (1 for `single`).
+    #[serde(default = "one")]
+    pub min_choices: u32,
+    /// The most options a ballot chooses or ranks (1 for `single`).
+    #[serde(default = "one")]
+    pub max_choices: u32,
     /// Whether votes need a solved challenge (`GET …/challenge`).
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = PowWire))]
@@ -244,8 +282,19 @@ pub struct TrackResults {
     pub name: String,
     pub dedupe: Dedupe,
     pub weight: i32,
+    /// The sum of the options' votes: for `multiple`, every choice counts
+    /// once; for `ranked`, first preferences.
     pub total: i64,
+    /// Ballots cast on this track (for `single` and `ranked` the same as
+    /// `total`; for `multiple`, voters rather than choices, and `percent` is
+    /// the share of ballots that chose the option).
+    #[serde(default)]
+    pub ballots: i64,
     pub options: Vec<OptionCount>,
+    /// `ranked` polls: the instant-runoff count from first preferences down
+    /// to a winner (`count::instant_runoff` says the rule).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instant_runoff: Option<count::InstantRunoff>,
 }
 
 /// One option's share of the weighted result.
@@ -267,6 +316,7 @@ pub struct Results {
     pub status: PollStatus,
     /// Commit time of the newest batch these numbers include.
     pub as_of: Option<DateTime<Utc>>,
+    /// Ballots cast, summed over tracks.
     pub total_votes: i64,
     pub tracks: Vec<TrackResults>,
     pub weighted: Vec<WeightedOption>,
@@ -302,7 +352,13 @@ pub struct VoteAnswer<'a> {
     pub status: VoteStatus,
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub poll: Cow<'a, str>,
+    /// The option voted for; on `multiple` and `ranked` polls the first of
+    /// `choices`.
     pub option_id: i64,
+    /// `multiple` and `ranked` polls: the ballot as counted (a `multiple`
+    /// ballot's options in ascending id order, a ranking in its order).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub choices: Option<Vec<i64>>,
     /// The track's name.
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub track: Cow<'a, str>,
@@ -540,6 +596,23 @@ pub mod whole {
     pub fn form<'de, D: Deserializer<'de>, T: TryFrom<i64>>(d: D) -> Result<T, D::Error> {
         let n = d.deserialize_any(Whole { strings: true })?;
         T::try_from(n).map_err(|_| D::Error::custom(format!("{n} is out of range")))
+    }
+
+    /// An optional JSON number (with `#[serde(default)]`): `null` is absent.
+    pub fn option<'de, D: Deserializer<'de>, T: TryFrom<i64>>(d: D) -> Result<Option<T>, D::Error> {
+        #[derive(serde::Deserialize)]
+        struct Wrap(#[serde(deserialize_with = "deserialize")] i64);
+        match <Option<Wrap> as serde::Deserialize>::deserialize(d)? {
+            Some(Wrap(n)) => T::try_from(n).map(Some).map_err(|_| D::Error::custom(format!("{n} is out of range"))),
+            None => Ok(None),
+        }
+    }
+
+    /// An optional JSON array of whole numbers (with `#[serde(default)]`).
+    pub fn list<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<i64>>, D::Error> {
+        #[derive(serde::Deserialize)]
+        struct Wrap(#[serde(deserialize_with = "deserialize")] i64);
+        Ok(<Option<Vec<Wrap>> as serde::Deserialize>::deserialize(d)?.map(|v| v.into_iter().map(|w| w.0).collect()))
     }
 
     /// An optional form field (with `#[serde(default)]`).

@@ -26,7 +26,7 @@ impl PollSlug {
     }
 }
 
-pub use api::{AckMode, Dedupe, PollStatus, Pow, Role, Visibility, VoterIdentity};
+pub use api::{AckMode, Dedupe, PollKind, PollStatus, Pow, Role, Visibility, VoterIdentity};
 
 /// How `polls.pow_difficulty` stores a [`Pow`]: 0 off, -1 auto, N fixed.
 pub fn pow_to_column(p: Pow) -> i32 {
@@ -85,8 +85,60 @@ pub struct PollDef {
     /// screen, and to everyone from then on.
     #[serde(default)]
     pub revealed_at: Option<DateTime<Utc>>,
+    /// What a ballot holds and how many options it names.
+    #[serde(default)]
+    pub ballot: BallotRule,
     pub options: Vec<OptionDef>,
     pub tracks: Vec<TrackDef>,
+}
+
+/// A shard's count of one distinct ballot of a `multiple` or `ranked`
+/// poll: `(track_id, canonical choices, votes)`.
+pub type BallotTotal = (i64, Vec<i64>, i64);
+
+/// `ballots.choices`: the canonical ballot's ids, comma-separated.
+pub fn choices_column(choices: &[i64]) -> String {
+    choices.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// Reads `ballots.choices` back.
+pub fn parse_choices(column: &str) -> Result<Vec<i64>, String> {
+    column.split(',').map(|c| c.parse().map_err(|_| format!("ballot {column:?} unreadable"))).collect()
+}
+
+/// A poll's kind and how many options one ballot names (1 and 1 for
+/// `single`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BallotRule {
+    pub kind: PollKind,
+    pub min: u32,
+    pub max: u32,
+}
+
+impl Default for BallotRule {
+    fn default() -> Self {
+        Self { kind: PollKind::Single, min: 1, max: 1 }
+    }
+}
+
+/// The ballot rule a poll with `options` options asks for: `single` takes
+/// no limits (or 1 and 1); `multiple` and `ranked` default to 1 and every
+/// option, and need `1 <= min_choices <= max_choices <= options`.
+pub fn ballot_rule(kind: PollKind, min: Option<u32>, max: Option<u32>, options: usize) -> Result<BallotRule, String> {
+    let n = u32::try_from(options).unwrap_or(u32::MAX);
+    if kind == PollKind::Single {
+        if min.unwrap_or(1) != 1 || max.unwrap_or(1) != 1 {
+            return Err("a single-choice poll takes exactly one choice: leave min_choices and max_choices out".into());
+        }
+        return Ok(BallotRule::default());
+    }
+    let (min, max) = (min.unwrap_or(1), max.unwrap_or(n));
+    if min < 1 || min > max || max > n {
+        return Err(format!(
+            "min_choices and max_choices must satisfy 1 <= min_choices ({min}) <= max_choices ({max}) <= options ({n})"
+        ));
+    }
+    Ok(BallotRule { kind, min, max })
 }
 
 /// Whether a poll takes votes at a given instant.
@@ -237,6 +289,7 @@ pub struct NewPoll {
     pub webhook_secret: Option<String>,
     pub receipts: bool,
     pub embed_origins: Vec<String>,
+    pub ballot: BallotRule,
 }
 
 /// A validated partial update; `Some(None)` clears a schedule time.
@@ -257,6 +310,10 @@ pub struct PollPatch {
     pub webhook_secret: Option<Option<String>>,
     pub receipts: Option<bool>,
     pub embed_origins: Option<Vec<String>>,
+    /// Checked against the options by `update_poll`, which knows them.
+    pub kind: Option<PollKind>,
+    pub min_choices: Option<u32>,
+    pub max_choices: Option<u32>,
 }
 
 /// The most sites one poll may name as allowed to frame it.

@@ -85,6 +85,7 @@ async fn seed_demo(db: &DatabaseConnection) -> anyhow::Result<()> {
         webhook_secret: None,
         receipts: true,
         embed_origins: vec![],
+        ballot: crate::domain::BallotRule::default(),
     };
     let id = mutation::create_poll(db, &new, "demo").await?;
     mutation::open_poll(db, id, "demo").await?;

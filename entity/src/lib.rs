@@ -3,8 +3,9 @@
 //!
 //! # Layout
 //! - `polls`, `poll_options`, `tracks`: a poll and what can be voted on.
-//! - `counters`, `batches`, `voter_marks`: the write side (sharded counters,
-//!   the batch ledger, one-per-voter dedupe marks).
+//! - `counters`, `ballots`, `batches`, `voter_marks`: the write side (sharded
+//!   counters, distinct ballots of multiple and ranked polls, the batch
+//!   ledger, one-per-voter dedupe marks).
 //! - `admins`, `sessions`, `audit_log`, `app_secrets`, `login_throttle`:
 //!   administration; `api_tokens` (bearer tokens for a host's systems) and
 //!   `setup_tokens` (first-run links).
@@ -15,6 +16,7 @@ pub mod admins;
 pub mod api_tokens;
 pub mod app_secrets;
 pub mod audit_log;
+pub mod ballots;
 pub mod batches;
 pub mod counters;
 pub mod idempotency_keys;

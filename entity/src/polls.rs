@@ -33,6 +33,11 @@ pub struct Model {
     pub embed_origins: Option<String>,
     /// When the hidden results are shown on the presenter screens.
     pub revealed_at: Option<DateTimeUtc>,
+    /// `single`, `multiple` or `ranked`.
+    pub kind: String,
+    /// The fewest and most options a ballot names.
+    pub min_choices: i32,
+    pub max_choices: i32,
     #[sea_orm(has_many)]
     pub options: HasMany<super::poll_options::Entity>,
     #[sea_orm(has_many)]

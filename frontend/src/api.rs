@@ -2,10 +2,11 @@
 //! from the in-memory state the `urna` binary provides (no HTTP hop, no
 //! database read), in the browser from the public and admin HTTP API.
 
+pub use api::count::{InstantRunoff, Round};
 pub use api::{
     AckMode, AdminPoll, ApiToken, AuditEntry, Challenge, Dedupe, EMBED_SIZE, InviteStats, Me, NewApiToken, NewInvites,
-    Ops, OptionCount, Poll, PollOption, PollStatus, Pow, PowSolution, Problem, Results, Role, Timeseries, TotpSetup,
-    Track, TrackResults, Visibility, VoteAnswer, VoterIdentity, WeightedOption, embed_iframe,
+    Ops, OptionCount, Poll, PollKind, PollOption, PollStatus, Pow, PowSolution, Problem, Results, Role, Timeseries,
+    TotpSetup, Track, TrackResults, Visibility, VoteAnswer, VoterIdentity, WeightedOption, embed_iframe,
 };
 
 /// What the server side hands the pages; implemented by the `urna` binary

@@ -31,6 +31,7 @@ mod m20261122_120000_harden_edges;
 mod m20261130_100000_public_ledger;
 mod m20261130_140000_admin_tokens;
 mod m20261130_150000_embed_and_reveal;
+mod m20261130_170000_poll_kinds;
 
 pub struct Migrator;
 
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_100000_public_ledger::Migration),
             Box::new(m20261130_140000_admin_tokens::Migration),
             Box::new(m20261130_150000_embed_and_reveal::Migration),
+            Box::new(m20261130_170000_poll_kinds::Migration),
         ]
     }
 }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Deserializer};
 use super::auth::{AdminUser, AdminWriter};
 use crate::db::mutation::{self, MutationError};
 use crate::domain::{
-    self, AckMode, Dedupe, NewOption, NewPoll, NewTrack, PollPatch, PollSlug, Pow, Visibility, VoterIdentity,
+    self, AckMode, Dedupe, NewOption, NewPoll, NewTrack, PollKind, PollPatch, PollSlug, Pow, Visibility, VoterIdentity,
 };
 use crate::http::ApiError;
 use crate::read::{PollEntry, poll_view};
@@ -86,6 +86,17 @@ pub struct CreatePollBody {
     #[serde(default)]
     #[schema(max_items = 20)]
     embed_origins: Option<Vec<String>>,
+    /// `"single"` (default), `"multiple"` or `"ranked"`.
+    #[serde(default)]
+    kind: Option<PollKind>,
+    /// `multiple`/`ranked`: the fewest options a ballot names (default 1).
+    #[serde(default, deserialize_with = "api::whole::option")]
+    #[schema(minimum = 1, maximum = 50)]
+    min_choices: Option<u32>,
+    /// `multiple`/`ranked`: the most options a ballot names (default all).
+    #[serde(default, deserialize_with = "api::whole::option")]
+    #[schema(minimum = 1, maximum = 50)]
+    max_choices: Option<u32>,
 }
 
 /// Tells "absent" (`None`) from "null" (`Some(None)`).
@@ -141,6 +152,17 @@ pub struct PatchPollBody {
     #[serde(default)]
     #[schema(max_items = 20)]
     embed_origins: Option<Vec<String>>,
+    /// The poll's kind; only before it opens.
+    #[serde(default)]
+    kind: Option<PollKind>,
+    /// Only before the poll opens.
+    #[serde(default, deserialize_with = "api::whole::option")]
+    #[schema(minimum = 1, maximum = 50)]
+    min_choices: Option<u32>,
+    /// Only before the poll opens.
+    #[serde(default, deserialize_with = "api::whole::option")]
+    #[schema(minimum = 1, maximum = 50)]
+    max_choices: Option<u32>,
 }
 
 fn options(body: Vec<OptionBody>) -> Result<Vec<NewOption>, ApiError> {
@@ -160,7 +182,10 @@ impl TryFrom<CreatePollBody> for NewPoll {
 
     fn try_from(b: CreatePollBody) -> Result<Self, ApiError> {
         domain::validate_schedule(b.opens_at, b.closes_at).map_err(ApiError::InvalidBody)?;
+        let ballot = domain::ballot_rule(b.kind.unwrap_or_default(), b.min_choices, b.max_choices, b.options.len())
+            .map_err(ApiError::InvalidBody)?;
         Ok(NewPoll {
+            ballot,
             slug: PollSlug::parse(&b.slug).map_err(ApiError::InvalidBody)?,
             title: domain::validate_title(&b.title).map_err(ApiError::InvalidBody)?,
             description: domain::validate_description(&b.description).map_err(ApiError::InvalidBody)?,
@@ -223,6 +248,9 @@ impl TryFrom<PatchPollBody> for PollPatch {
                 .map(domain::validate_embed_origins)
                 .transpose()
                 .map_err(ApiError::InvalidBody)?,
+            kind: b.kind,
+            min_choices: b.min_choices,
+            max_choices: b.max_choices,
         })
     }
 }

@@ -71,7 +71,7 @@ pub async fn export_csv(
     let as_of = snap.as_of.map(|t| t.to_rfc3339()).unwrap_or_default();
     let mut out = String::from("poll,status,as_of,track,weight,option_id,option,votes,percent\r\n");
     let status = snap.status.as_str();
-    let mut line = |track: &str, weight: String, id: i64, label: &str, votes: String, percent: f64| {
+    let mut line = |track: &str, weight: String, id: String, label: &str, votes: String, percent: f64| {
         out.push_str(&format!(
             "{},{},{},{},{},{},{},{},{:.2}\r\n",
             csv_field(&def.slug),
@@ -85,14 +85,28 @@ pub async fn export_csv(
             percent
         ));
     };
+    let label = |id: i64| def.option(id).map_or(String::new(), |o| o.label.clone());
     for t in &snap.tracks {
         for o in &t.options {
-            line(&t.name, t.weight.to_string(), o.option_id, &o.label, o.votes.to_string(), o.percent);
+            line(&t.name, t.weight.to_string(), o.option_id.to_string(), &o.label, o.votes.to_string(), o.percent);
+        }
+        // Multiple and ranked polls: the ballots cast, then each runoff
+        // round's count as a track of its own ("Votes: round 2").
+        if def.ballot.kind.has_ballots() {
+            line(&t.name, t.weight.to_string(), String::new(), "ballots", t.ballots.to_string(), 100.0);
+        }
+        for (n, round) in t.instant_runoff.iter().flat_map(|r| r.rounds.iter()).enumerate() {
+            let counted: i64 = round.counts.iter().map(|c| c.votes).sum();
+            let name = format!("{}: round {}", t.name, n + 1);
+            for c in &round.counts {
+                let percent = if counted > 0 { c.votes as f64 * 100.0 / counted as f64 } else { 0.0 };
+                line(&name, String::new(), c.option_id.to_string(), &label(c.option_id), c.votes.to_string(), percent);
+            }
         }
     }
     if snap.tracks.len() > 1 {
         for w in &snap.weighted {
-            line("weighted", String::new(), w.option_id, &w.label, String::new(), w.percent);
+            line("weighted", String::new(), w.option_id.to_string(), &w.label, String::new(), w.percent);
         }
     }
     Ok(HttpResponse::Ok()

@@ -1,6 +1,6 @@
 //! Reads of the public ledger: the chain entries the batch transaction
 //! (`crate::vote`'s `ledger`) writes on each `batches` row.
-use api::ledger::{Delta, Hash};
+use api::ledger::{BallotDelta, Delta, Hash};
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult};
 
@@ -15,6 +15,8 @@ pub struct StoredEntry {
     pub root: Hash,
     pub size: i64,
     pub deltas: Vec<Delta>,
+    /// The distinct ballots it counted (`multiple` and `ranked` polls).
+    pub ballots: Vec<BallotDelta>,
     pub salt: [u8; 16],
     pub entry_hash: Hash,
     pub committed_at: DateTime<Utc>,
@@ -24,6 +26,8 @@ pub struct StoredEntry {
 #[derive(serde::Deserialize)]
 struct Outcome {
     deltas: Vec<(i64, i64, i64)>,
+    #[serde(default)]
+    ballots: Vec<crate::domain::BallotTotal>,
 }
 
 fn bytes<const N: usize>(row: &QueryResult, column: &str) -> Result<[u8; N], DbErr> {
@@ -42,6 +46,11 @@ fn entry(row: &QueryResult) -> Result<StoredEntry, DbErr> {
         root: bytes(row, "root")?,
         size: row.try_get("", "size")?,
         deltas: outcome.deltas.into_iter().map(Delta::from).collect(),
+        ballots: outcome
+            .ballots
+            .into_iter()
+            .map(|(track_id, choices, delta)| BallotDelta { track_id, choices, delta })
+            .collect(),
         salt: bytes(row, "salt")?,
         entry_hash: bytes(row, "entry_hash")?,
         committed_at: row.try_get("", "committed_at")?,

@@ -149,6 +149,9 @@ pub async fn create_poll(db: &DatabaseConnection, new: &NewPoll, actor: &str) ->
         webhook_secret: Set(new.webhook_secret.clone()),
         receipts: Set(new.receipts),
         embed_origins: Set(origins_column(&new.embed_origins)),
+        kind: Set(new.ballot.kind.as_str().to_owned()),
+        min_choices: Set(i32::try_from(new.ballot.min).unwrap_or(1)),
+        max_choices: Set(i32::try_from(new.ballot.max).unwrap_or(1)),
         ..Default::default()
     }
     .insert(&txn)
@@ -177,7 +180,8 @@ pub async fn update_poll(
 ) -> Result<(), MutationError> {
     let txn = db.begin().await?;
     let current = query::poll_by_id(&txn, id).await?.ok_or(MutationError::NotFound(id))?;
-    let structural = patch.options.is_some() || patch.tracks.is_some();
+    let rule_changes = patch.kind.is_some() || patch.min_choices.is_some() || patch.max_choices.is_some();
+    let structural = patch.options.is_some() || patch.tracks.is_some() || rule_changes;
     // Receipts too: a chain whose batches changed kind halfway would prove
     // less than it seems to.
     if (structural || patch.receipts.is_some()) && matches!(current.status, PollStatus::Open | PollStatus::Closed) {
@@ -225,6 +229,22 @@ pub async fn update_poll(
     }
     if let Some(o) = &patch.embed_origins {
         am.embed_origins = Set(origins_column(o));
+    }
+    if rule_changes || patch.options.is_some() {
+        // A new kind or new options start from the kind's defaults for
+        // whatever limit the patch leaves out.
+        let fresh = patch.kind.is_some() || patch.options.is_some();
+        let keep = |v: u32| (!fresh).then_some(v);
+        let rule = crate::domain::ballot_rule(
+            patch.kind.unwrap_or(current.ballot.kind),
+            patch.min_choices.or_else(|| keep(current.ballot.min)),
+            patch.max_choices.or_else(|| keep(current.ballot.max)),
+            patch.options.as_ref().map_or(current.options.len(), Vec::len),
+        )
+        .map_err(MutationError::Invalid)?;
+        am.kind = Set(rule.kind.as_str().to_owned());
+        am.min_choices = Set(i32::try_from(rule.min).unwrap_or(1));
+        am.max_choices = Set(i32::try_from(rule.max).unwrap_or(1));
     }
     am.opens_at = Set(opens_at);
     am.closes_at = Set(closes_at);
@@ -279,6 +299,9 @@ fn patch_detail(p: &PollPatch) -> serde_json::Value {
     note(matches!(p.webhook_secret, Some(Some(_))), "webhook_secret");
     note(p.receipts.is_some(), "receipts");
     note(p.embed_origins.is_some(), "embed_origins");
+    note(p.kind.is_some(), "kind");
+    note(p.min_choices.is_some(), "min_choices");
+    note(p.max_choices.is_some(), "max_choices");
     serde_json::json!({ "fields": fields })
 }
 
@@ -295,7 +318,7 @@ pub async fn delete_poll(db: &DatabaseConnection, id: i64, actor: &str) -> Resul
         return Err(MutationError::StillOpen);
     }
     // Explicit child deletes: SQLite's cascade depends on a per-connection pragma.
-    for table in ["voter_marks", "batches", "counters", "poll_options", "tracks"] {
+    for table in ["voter_marks", "batches", "counters", "ballots", "poll_options", "tracks"] {
         let mut sql = Sql::new(txn.get_database_backend());
         sql.push("DELETE FROM ").push(table).push(" WHERE poll_id = ").bind(id);
         txn.execute_raw(sql.build()).await?;

@@ -3,7 +3,7 @@ use std::collections::HashMap;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use entity::{audit_log, counters, poll_options, polls, tracks};
+use entity::{audit_log, ballots, counters, poll_options, polls, tracks};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::domain::{AckMode, Dedupe, OptionDef, PollDef, PollStatus, TrackDef, Visibility, VoterIdentity};
@@ -45,6 +45,11 @@ fn poll_def(p: polls::Model, options: Vec<poll_options::Model>, tracks: Vec<trac
         webhook_url: p.webhook_url,
         receipts: p.receipts,
         revealed_at: p.revealed_at,
+        ballot: crate::domain::BallotRule {
+            kind: crate::domain::PollKind::parse(&p.kind).map_err(bad)?,
+            min: u32::try_from(p.min_choices).unwrap_or(1),
+            max: u32::try_from(p.max_choices).unwrap_or(1),
+        },
         embed_origins: p
             .embed_origins
             .as_deref()
@@ -123,6 +128,8 @@ pub async fn counters_of_poll(db: &impl ConnectionTrait, poll_id: i64) -> Result
 /// commit time they reflect.
 pub struct PollCounts {
     pub by_shard: HashMap<String, Vec<(i64, i64, i64)>>,
+    /// Each shard's counts of distinct ballots (`multiple` and `ranked`).
+    pub ballots_by_shard: HashMap<String, Vec<crate::domain::BallotTotal>>,
     pub as_of: Option<DateTime<Utc>>,
 }
 
@@ -132,7 +139,12 @@ pub async fn poll_counts(db: &impl ConnectionTrait, poll_id: i64) -> Result<Poll
     for r in counters_of_poll(db, poll_id).await? {
         by_shard.entry(r.shard).or_default().push((r.option_id, r.track_id, r.votes));
     }
-    Ok(PollCounts { by_shard, as_of: last_commit_at(db, poll_id).await? })
+    let mut ballots_by_shard: HashMap<String, Vec<crate::domain::BallotTotal>> = HashMap::new();
+    for b in ballots::Entity::find().filter(ballots::Column::PollId.eq(poll_id)).all(db).await? {
+        let choices = crate::domain::parse_choices(&b.choices).map_err(DbErr::Custom)?;
+        ballots_by_shard.entry(b.shard).or_default().push((b.track_id, choices, b.votes));
+    }
+    Ok(PollCounts { by_shard, ballots_by_shard, as_of: last_commit_at(db, poll_id).await? })
 }
 
 /// The commit time of the poll's newest batch: what its totals reflect.

@@ -58,8 +58,13 @@ struct Delivery<'a> {
     batch_id: i64,
     idempotency_key: &'a str,
     committed_at: chrono::DateTime<Utc>,
+    /// Votes (ballots) the batch counted.
     votes: i64,
     counts: Vec<Count>,
+    /// `multiple` and `ranked` polls: each distinct ballot the batch
+    /// counted, as the public ledger lists it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    ballots: Vec<api::ledger::BallotDelta>,
 }
 
 pub struct Exporter {
@@ -207,6 +212,7 @@ impl Exporter {
                     .iter()
                     .map(|&(option_id, track_id, delta)| Count { option_id, track_id, delta })
                     .collect(),
+                ballots: outcome.ballot_deltas(),
             };
             let Ok(body) = serde_json::to_vec(&delivery) else { return false };
             let id = format!("batch_{}", b.id);

@@ -139,6 +139,12 @@ pub enum ApiError {
     /// A poll with several tracks and a vote that names none.
     #[error("this poll has {0} tracks; say which one in \"track\"")]
     TrackRequired(usize),
+    /// A ballot in another kind's field (`option_id` to a ranked poll…).
+    #[error("{}", wrong_kind(*.0))]
+    WrongBallotKind(api::PollKind),
+    /// A `multiple` or `ranked` ballot that breaks the poll's rules.
+    #[error("{0}")]
+    BadBallot(api::count::BallotFault),
     #[error("this Idempotency-Key was used with another request")]
     IdempotencyKeyReused,
     /// An invite batch asks for too few or too many codes (the most for
@@ -188,6 +194,15 @@ pub enum ApiError {
 pub const RETRY_AFTER_SECS: u32 = 1;
 
 pub use api::Problem;
+
+/// What a ballot in the wrong field is told.
+fn wrong_kind(kind: api::PollKind) -> &'static str {
+    match kind {
+        api::PollKind::Single => "this poll takes one choice: send option_id",
+        api::PollKind::Multiple => "this poll takes several choices: send option_ids, an array of option ids",
+        api::PollKind::Ranked => "this poll is ranked: send ranking, an array of option ids, most preferred first",
+    }
+}
 
 impl ApiError {
     /// Stable machine-readable code, also the last segment of `type`.
@@ -251,6 +266,11 @@ impl ApiError {
             UnsupportedMediaType(_) => "unsupported-media-type",
             InvalidBody(_) => "invalid-body",
             TrackRequired(_) => "track-required",
+            WrongBallotKind(_) => "wrong-ballot-kind",
+            BadBallot(api::count::BallotFault::Repeats(_)) => "repeated-choice",
+            BadBallot(api::count::BallotFault::TooFew { .. }) => "too-few-choices",
+            BadBallot(api::count::BallotFault::TooMany { .. }) => "too-many-choices",
+            BadBallot(api::count::BallotFault::UnknownOption(_)) => "unknown-choice",
             RateLimited(..) => "rate-limited",
             Draining => "draining",
             Overloaded => "overloaded",
@@ -331,8 +351,8 @@ impl ResponseError for ApiError {
             | TotpNotSetUp => StatusCode::CONFLICT,
             PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            InvalidBody(_) | TrackRequired(_) | IdempotencyKeyReused | InviteCount(_) | PasswordTooShort(_)
-            | TotpCodeWrong => StatusCode::UNPROCESSABLE_ENTITY,
+            InvalidBody(_) | TrackRequired(_) | WrongBallotKind(_) | BadBallot(_) | IdempotencyKeyReused
+            | InviteCount(_) | PasswordTooShort(_) | TotpCodeWrong => StatusCode::UNPROCESSABLE_ENTITY,
             RateLimited(..) | LoginThrottled(_) => StatusCode::TOO_MANY_REQUESTS,
             Draining | Overloaded | VoteNotStored | VoteOutcomeUnknown | StorageUnavailable | LoginBusy => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -445,7 +465,7 @@ pub mod responses {
     response!(UnsupportedMediaType, "`unsupported-media-type`: the body is not of the content type this route reads");
     response!(
         Unprocessable,
-        "Well-formed but invalid: `invalid-body`, `track-required`, `idempotency-key-reused`, `invite-count`, `password-too-short` or `totp-code-wrong`"
+        "Well-formed but invalid: `invalid-body`, `track-required`, `wrong-ballot-kind`, `repeated-choice`, `too-few-choices`, `too-many-choices`, `unknown-choice`, `idempotency-key-reused`, `invite-count`, `password-too-short` or `totp-code-wrong`"
     );
     response!(TooManyRequests, "`rate-limited` or `login-throttled`", "Retry-After" => "Seconds to wait before retrying");
     response!(

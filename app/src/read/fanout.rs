@@ -23,7 +23,7 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-use crate::domain::PollDef;
+use crate::domain::{BallotTotal, PollDef};
 
 /// Messages waiting for the publisher; past this, new ones are dropped.
 const QUEUE: usize = 4096;
@@ -38,6 +38,10 @@ struct ResultsMsg {
     poll: i64,
     shard: String,
     totals: Vec<(i64, i64, i64)>,
+    /// The shard's counts of the ballots the batch counted (`multiple` and
+    /// `ranked` polls).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    ballots: Vec<BallotTotal>,
     at: DateTime<Utc>,
 }
 
@@ -52,7 +56,7 @@ struct PollMsg {
 #[derive(Debug)]
 pub enum Incoming {
     /// Another instance's shard has these totals as of `at`.
-    Results { poll: i64, shard: String, totals: Vec<(i64, i64, i64)>, at: DateTime<Utc> },
+    Results { poll: i64, shard: String, totals: Vec<(i64, i64, i64)>, ballots: Vec<BallotTotal>, at: DateTime<Utc> },
     /// Another instance changed this poll in the database.
     PollChanged(i64),
     /// The subscription is (re)established: re-read what may have been
@@ -128,12 +132,13 @@ impl Bus {
     }
 
     /// Announces this shard's new totals after a commit.
-    pub fn results(&self, poll: i64, totals: &[(i64, i64, i64)], at: DateTime<Utc>) {
+    pub fn results(&self, poll: i64, totals: &[(i64, i64, i64)], ballots: &[BallotTotal], at: DateTime<Utc>) {
         self.send(Outgoing::Results(ResultsMsg {
             from: self.0.origin.clone(),
             poll,
             shard: self.0.shard.clone(),
             totals: totals.to_vec(),
+            ballots: ballots.to_vec(),
             at,
         }));
     }
@@ -242,6 +247,7 @@ impl Bus {
                 poll: m.poll,
                 shard: m.shard,
                 totals: m.totals,
+                ballots: m.ballots,
                 at: m.at,
             })
         } else if channel == inner.polls_channel {

@@ -8,10 +8,12 @@ use api::{OptionCount, Results, TrackResults, WeightedOption};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
-use crate::domain::PollDef;
+use crate::domain::{BallotTotal, PollDef, PollKind};
 
 /// Counts of one shard: `(option_id, track_id) -> votes`.
 pub type Counts = HashMap<(i64, i64), i64>;
+/// One shard's counts of distinct ballots: `(track_id, choices) -> votes`.
+pub type BallotCounts = HashMap<(i64, Vec<i64>), i64>;
 
 /// A snapshot with its JSON rendered once, for every reader to share.
 #[derive(Debug)]
@@ -32,6 +34,7 @@ fn round2(x: f64) -> f64 {
 #[derive(Debug, Default)]
 pub struct ReadModel {
     shards: HashMap<String, Counts>,
+    ballots: HashMap<String, BallotCounts>,
     as_of: Option<DateTime<Utc>>,
 }
 
@@ -47,6 +50,21 @@ impl ReadModel {
         changed
     }
 
+    /// Replaces what is known of `shard`'s counts of these ballots.
+    /// Returns whether anything changed.
+    pub fn set_ballots(&mut self, shard: &str, totals: impl IntoIterator<Item = BallotTotal>) -> bool {
+        let mut totals = totals.into_iter().peekable();
+        if totals.peek().is_none() {
+            return false;
+        }
+        let counts = self.ballots.entry(shard.to_owned()).or_default();
+        let mut changed = false;
+        for (track, choices, votes) in totals {
+            changed |= counts.insert((track, choices), votes) != Some(votes);
+        }
+        changed
+    }
+
     /// Folds in counts read from the database. Returns whether anything
     /// changed.
     pub fn apply(&mut self, counts: crate::db::query::PollCounts) -> bool {
@@ -54,7 +72,19 @@ impl ReadModel {
         for (shard, totals) in counts.by_shard {
             changed |= self.set_counts(&shard, totals);
         }
+        for (shard, totals) in counts.ballots_by_shard {
+            changed |= self.set_ballots(&shard, totals);
+        }
         changed
+    }
+
+    /// A track's distinct ballots summed over shards.
+    fn track_ballots(&self, track_id: i64) -> HashMap<&[i64], i64> {
+        let mut out: HashMap<&[i64], i64> = HashMap::new();
+        for ((_, choices), votes) in self.ballots.values().flatten().filter(|((t, _), _)| *t == track_id) {
+            *out.entry(choices.as_slice()).or_default() += votes;
+        }
+        out
     }
 
     /// Returns whether `as_of` moved.
@@ -77,12 +107,23 @@ impl ReadModel {
             .map(|t| {
                 let votes: Vec<i64> = def.options.iter().map(|o| self.total(o.id, t.id)).collect();
                 let total: i64 = votes.iter().sum();
+                let kind = def.ballot.kind;
+                let distinct = if kind.has_ballots() { self.track_ballots(t.id) } else { HashMap::new() };
+                let ballots = if kind.has_ballots() { distinct.values().sum() } else { total };
+                // A `multiple` option's share is of the ballots that chose it.
+                let base = if kind == PollKind::Multiple { ballots } else { total };
+                let instant_runoff = (kind == PollKind::Ranked).then(|| {
+                    let ids: Vec<i64> = def.options.iter().map(|o| o.id).collect();
+                    api::count::instant_runoff(&ids, distinct.iter().map(|(c, n)| (*c, *n)))
+                });
                 TrackResults {
                     id: t.id,
                     name: t.name.clone(),
                     dedupe: t.dedupe,
                     weight: t.weight,
                     total,
+                    ballots,
+                    instant_runoff,
                     options: def
                         .options
                         .iter()
@@ -91,7 +132,7 @@ impl ReadModel {
                             option_id: o.id,
                             label: o.label.clone(),
                             votes: v,
-                            percent: if total > 0 { round2(v as f64 * 100.0 / total as f64) } else { 0.0 },
+                            percent: if base > 0 { round2(v as f64 * 100.0 / base as f64) } else { 0.0 },
                         })
                         .collect(),
                 }
@@ -120,7 +161,7 @@ impl ReadModel {
             title: def.title.clone(),
             status: def.effective_status(now),
             as_of: self.as_of,
-            total_votes: tracks.iter().map(|t| t.total).sum(),
+            total_votes: tracks.iter().map(|t| t.ballots).sum(),
             tracks,
             weighted,
         }
@@ -167,6 +208,7 @@ mod tests {
             receipts: false,
             embed_origins: vec![],
             revealed_at: None,
+            ballot: Default::default(),
             options: vec![
                 OptionDef { id: 10, label: "A".into(), image_url: None, position: 0 },
                 OptionDef { id: 11, label: "B".into(), image_url: None, position: 1 },

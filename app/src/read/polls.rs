@@ -25,6 +25,9 @@ pub fn poll_view(def: &PollDef, now: DateTime<Utc>) -> api::Poll {
         closed_at: def.closed_at,
         receipts: def.receipts,
         revealed_at: def.revealed_at,
+        kind: def.ballot.kind,
+        min_choices: def.ballot.min,
+        max_choices: def.ballot.max,
         options: def.options.clone(),
         tracks: def.tracks.clone(),
     }

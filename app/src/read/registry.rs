@@ -13,7 +13,7 @@ use tokio::sync::{oneshot, watch};
 use super::fanout::{Bus, Incoming};
 use super::model::{Published, ReadModel};
 use crate::db::query;
-use crate::domain::PollDef;
+use crate::domain::{BallotTotal, PollDef};
 use crate::vote::{ActorDeps, CommitSink, Drain, PollActor};
 
 /// Mailbox room beyond `max_pending`, for `Drain` and other control messages.
@@ -46,17 +46,30 @@ impl PollShared {
     }
 
     /// Called by the actor after each commit with its shard's new totals.
-    pub fn publish_commit(&self, shard: &str, totals: Vec<(i64, i64, i64)>, at: DateTime<Utc>) {
+    pub fn publish_commit(
+        &self,
+        shard: &str,
+        totals: Vec<(i64, i64, i64)>,
+        ballots: Vec<BallotTotal>,
+        at: DateTime<Utc>,
+    ) {
         let mut read = self.read_model();
         read.set_counts(shard, totals);
+        read.set_ballots(shard, ballots);
         read.advance_as_of(Some(at));
         self.republish(&read);
     }
 
     /// Folds in another instance's totals, received through Redis.
-    pub fn apply_remote(&self, shard: &str, totals: Vec<(i64, i64, i64)>, at: DateTime<Utc>) {
+    pub fn apply_remote(
+        &self,
+        shard: &str,
+        totals: Vec<(i64, i64, i64)>,
+        ballots: Vec<BallotTotal>,
+        at: DateTime<Utc>,
+    ) {
         let mut read = self.read_model();
-        let changed = read.set_counts(shard, totals) | read.advance_as_of(Some(at));
+        let changed = read.set_counts(shard, totals) | read.set_ballots(shard, ballots) | read.advance_as_of(Some(at));
         if changed {
             self.republish(&read);
         }
@@ -81,11 +94,11 @@ struct PollSink {
 }
 
 impl CommitSink for PollSink {
-    fn committed(&self, shard: &str, totals: Vec<(i64, i64, i64)>, at: DateTime<Utc>) {
+    fn committed(&self, shard: &str, totals: Vec<(i64, i64, i64)>, ballots: Vec<BallotTotal>, at: DateTime<Utc>) {
         if let Some(bus) = &self.bus {
-            bus.results(self.shared.poll_id, &totals, at);
+            bus.results(self.shared.poll_id, &totals, &ballots, at);
         }
-        self.shared.publish_commit(shard, totals, at);
+        self.shared.publish_commit(shard, totals, ballots, at);
     }
 
     fn released(&self, n: usize) {
@@ -145,9 +158,9 @@ impl Registry {
     pub async fn follow(self: Arc<Self>, mut incoming: tokio::sync::mpsc::Receiver<Incoming>) {
         while let Some(msg) = incoming.recv().await {
             match msg {
-                Incoming::Results { poll, shard, totals, at } => {
+                Incoming::Results { poll, shard, totals, ballots, at } => {
                     if let Some(entry) = self.get_by_id(poll) {
-                        entry.shared.apply_remote(&shard, totals, at);
+                        entry.shared.apply_remote(&shard, totals, ballots, at);
                     }
                 }
                 Incoming::PollChanged(id) => {

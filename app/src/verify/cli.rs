@@ -14,8 +14,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, bail, ensure};
-use api::ledger::{self as chain, Hash, LedgerEntry, LedgerHeads, LedgerPage, Receipt};
-use api::{Poll, PollStatus, Results};
+use api::ledger::{self as chain, BallotDelta, Delta, Hash, LedgerEntry, LedgerHeads, LedgerPage, Receipt};
+use api::{Poll, PollKind, PollStatus, Results};
 
 use crate::settings::{VerifyArgs, WebhookSettings};
 
@@ -93,7 +93,7 @@ fn hash(field: &str, hex: &str, at: &str) -> anyhow::Result<Hash> {
 }
 
 /// Checks one chain, oldest entry first.
-fn check_chain(entries: &[LedgerEntry], shard: &str, receipts: bool) -> anyhow::Result<()> {
+fn check_chain(entries: &[LedgerEntry], shard: &str, receipts: bool, kind: PollKind) -> anyhow::Result<()> {
     let empty = chain::empty_root();
     let mut prev: Hash = chain::GENESIS;
     for (n, e) in entries.iter().enumerate() {
@@ -118,18 +118,27 @@ fn check_chain(entries: &[LedgerEntry], shard: &str, receipts: bool) -> anyhow::
                 "{at}: deltas are not sorted by option, then track"
             );
             ensure!(deltas.iter().all(|d| d.delta > 0), "{at}: a delta is not positive");
+            let ballots = match (kind.has_ballots(), &e.ballots) {
+                (true, Some(b)) => Some(check_ballots(b, deltas, kind, &at)?),
+                (true, None) => bail!("{at}: a {} poll's entry shows deltas without its ballots", kind.as_str()),
+                (false, Some(_)) => bail!("{at}: a single-choice poll's entry lists ballots"),
+                (false, None) => None,
+            };
             ensure!(
-                chain::entry_hash(&prev, e.seq, &root, deltas) == entry_hash,
+                chain::entry_hash(&prev, e.seq, &root, deltas, ballots) == entry_hash,
                 "{at}: entry_hash does not match SHA-256(prev_hash || seq || root || deltas)"
             );
-            let counted: i64 = deltas.iter().map(|d| d.delta).sum();
+            let counted: i64 = match ballots {
+                Some(b) => b.iter().map(|b| b.delta).sum(),
+                None => deltas.iter().map(|d| d.delta).sum(),
+            };
             if receipts && e.size > 0 {
                 ensure!(counted == e.size, "{at}: {} leaves but its deltas count {counted} votes", e.size);
             }
             if let (Some(salt), Some(c)) = (&e.salt, &e.commitment) {
                 let salt = chain::from_hex::<16>(salt).with_context(|| format!("{at}: salt is not 16 bytes of hex"))?;
                 ensure!(
-                    chain::to_hex(&chain::commitment(&salt, deltas)) == *c,
+                    chain::to_hex(&chain::commitment(&salt, deltas, ballots)) == *c,
                     "{at}: commitment does not match SHA-256(salt || deltas)"
                 );
             }
@@ -139,6 +148,33 @@ fn check_chain(entries: &[LedgerEntry], shard: &str, receipts: bool) -> anyhow::
         prev = entry_hash;
     }
     Ok(())
+}
+
+/// Checks an entry's ballots: sorted, positive, and adding up to its
+/// counters (a `multiple` ballot counts for each choice, a ranking for its
+/// first).
+fn check_ballots<'a>(
+    ballots: &'a [BallotDelta],
+    deltas: &[Delta],
+    kind: PollKind,
+    at: &str,
+) -> anyhow::Result<&'a [BallotDelta]> {
+    ensure!(
+        ballots.iter().zip(ballots.iter().skip(1)).all(|(a, b)| (a.track_id, &a.choices) < (b.track_id, &b.choices)),
+        "{at}: ballots are not sorted by track, then choices"
+    );
+    ensure!(ballots.iter().all(|b| b.delta > 0 && !b.choices.is_empty()), "{at}: a ballot is empty or not positive");
+    let mut derived: BTreeMap<(i64, i64), i64> = BTreeMap::new();
+    for b in ballots {
+        let counted: &[i64] =
+            if kind == PollKind::Ranked { b.choices.get(..1).unwrap_or_default() } else { &b.choices };
+        for &o in counted {
+            *derived.entry((o, b.track_id)).or_default() += b.delta;
+        }
+    }
+    let listed: BTreeMap<(i64, i64), i64> = deltas.iter().map(|d| ((d.option_id, d.track_id), d.delta)).collect();
+    ensure!(derived == listed, "{at}: its counters are not what its ballots add up to");
+    Ok(ballots)
 }
 
 /// A receipt from a file: a receipt, or a vote answer that holds one.
@@ -169,7 +205,7 @@ pub async fn check(url: &str, poll: &str, receipt_files: &[PathBuf], ca: Option<
     let mut chains = Vec::new();
     for head in &heads.heads {
         let entries = api.chain(&head.shard).await?;
-        check_chain(&entries, &head.shard, def.receipts)?;
+        check_chain(&entries, &head.shard, def.receipts, def.kind)?;
         let at_head = entries.get(usize::try_from(head.seq - 1).unwrap_or(usize::MAX));
         ensure!(
             at_head.is_some_and(|e| e.entry_hash == head.entry_hash),
@@ -219,7 +255,14 @@ pub async fn check(url: &str, poll: &str, receipt_files: &[PathBuf], ca: Option<
                     "totals: the ledger counts {sum} votes for option {option} on track {track}, which the results do not show"
                 );
             }
-            summary.votes = Some(ledger.values().sum());
+            if def.kind.has_ballots() {
+                check_ballot_totals(&def, results, chains.iter().flatten(), closed)?;
+            }
+            summary.votes = Some(if def.kind.has_ballots() {
+                chains.iter().flatten().filter_map(|e| e.ballots.as_ref()).flatten().map(|b| b.delta).sum()
+            } else {
+                ledger.values().sum()
+            });
             if closed {
                 "equal to the results API (poll closed)".into()
             } else {
@@ -246,6 +289,55 @@ pub async fn check(url: &str, poll: &str, receipt_files: &[PathBuf], ca: Option<
         summary.receipts += 1;
     }
     Ok(summary)
+}
+
+/// A `multiple` or `ranked` poll: each track's ballots, and a ranked
+/// track's instant runoff recomputed from the ledger's ballots, against the
+/// results (equal once closed; while open the results may trail).
+fn check_ballot_totals<'a>(
+    def: &Poll,
+    results: &Results,
+    entries: impl Iterator<Item = &'a LedgerEntry>,
+    closed: bool,
+) -> anyhow::Result<()> {
+    let mut per_track: BTreeMap<i64, BTreeMap<&[i64], i64>> = BTreeMap::new();
+    for b in entries.filter_map(|e| e.ballots.as_ref()).flatten() {
+        *per_track.entry(b.track_id).or_default().entry(&b.choices).or_default() += b.delta;
+    }
+    let options: Vec<i64> = def.options.iter().map(|o| o.id).collect();
+    for t in &results.tracks {
+        let ballots = per_track.remove(&t.id).unwrap_or_default();
+        let sum: i64 = ballots.values().sum();
+        if !closed {
+            ensure!(
+                t.ballots <= sum,
+                "totals: track {}: results say {} ballots, more than the ledger's {sum}",
+                t.id,
+                t.ballots
+            );
+            continue;
+        }
+        ensure!(
+            t.ballots == sum,
+            "totals: track {}: results say {} ballots, the ledger sums to {sum}",
+            t.id,
+            t.ballots
+        );
+        if def.kind == PollKind::Ranked {
+            let recount = api::count::instant_runoff(&options, ballots.iter().map(|(c, n)| (*c, *n)));
+            ensure!(
+                t.instant_runoff.as_ref() == Some(&recount),
+                "totals: track {}: the instant runoff recounted from the ledger (winner {:?}) is not the results' ({:?})",
+                t.id,
+                recount.winner,
+                t.instant_runoff.as_ref().and_then(|r| r.winner)
+            );
+        }
+    }
+    if let Some((track, _)) = per_track.iter().find(|(_, b)| b.values().any(|n| *n > 0)) {
+        bail!("totals: the ledger counts ballots on track {track}, which the results do not show");
+    }
+    Ok(())
 }
 
 /// `urna verify`: prints the summary, or fails with the first fault.

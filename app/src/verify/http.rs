@@ -41,11 +41,15 @@ fn revealed(def: &PollDef) -> bool {
     public_visibility(def).is_ok()
 }
 
-fn view(e: StoredEntry, revealed: bool) -> LedgerEntry {
+/// An entry as the public sees it; `has_ballots`: the poll is `multiple`
+/// or `ranked`, so its entries list (and hash) their ballots.
+fn view(e: StoredEntry, revealed: bool, has_ballots: bool) -> LedgerEntry {
+    let ballots = has_ballots.then_some(e.ballots);
     LedgerEntry {
-        commitment: (!revealed).then(|| chain::to_hex(&chain::commitment(&e.salt, &e.deltas))),
+        commitment: (!revealed).then(|| chain::to_hex(&chain::commitment(&e.salt, &e.deltas, ballots.as_deref()))),
         salt: revealed.then(|| chain::to_hex(&e.salt)),
         deltas: revealed.then_some(e.deltas),
+        ballots: ballots.filter(|_| revealed),
         shard: e.shard,
         seq: e.seq,
         prev_hash: chain::to_hex(&e.prev_hash),
@@ -88,11 +92,12 @@ pub async fn get_ledger(
     }
     let entry = public_poll(&state, &path)?;
     let revealed = revealed(&entry.def);
+    let has_ballots = entry.def.ballot.kind.has_ballots();
     let mut rows = stored::entries(&state.db, entry.def.id, &q.shard, q.after, q.limit + 1).await?;
     let more = rows.len() as u64 > q.limit;
     rows.truncate(q.limit as usize);
     let next_after = if more { rows.last().map(|e| e.seq) } else { None };
-    Ok(cached(LedgerPage { entries: rows.into_iter().map(|e| view(e, revealed)).collect(), next_after }))
+    Ok(cached(LedgerPage { entries: rows.into_iter().map(|e| view(e, revealed, has_ballots)).collect(), next_after }))
 }
 
 /// `GET /api/polls/{slug}/ledger/heads`.

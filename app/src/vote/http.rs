@@ -13,11 +13,11 @@ use tokio::sync::oneshot;
 
 use super::coalesce;
 use super::credentials::{self as voter, CredentialError, VOTER_COOKIE, VOTER_TOKEN_HEADER, VoterKind};
-use super::ledger::{BatchVote, IdemRequest, Refusal, SpentPow};
+use super::ledger::{Ballot, BatchVote, IdemRequest, Refusal, SpentPow};
 use super::poll_actor::VoteOutcome;
 use super::pow::PowError;
 use super::ratelimit::{Key, Limited};
-use crate::domain::{AckMode, Dedupe, Phase, PollDef, TrackDef, VoterIdentity};
+use crate::domain::{AckMode, Dedupe, Phase, PollDef, PollKind, TrackDef, VoterIdentity};
 use crate::http::ApiError;
 use crate::read::{PollEntry, public_poll};
 use crate::state::AppState;
@@ -30,13 +30,54 @@ pub enum TrackRef {
     Name(String),
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
+/// A ballot: `option_id` on a `single` poll, `option_ids` (a set) on a
+/// `multiple` poll, `ranking` (most preferred first) on a `ranked` poll.
+#[derive(Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VoteBody {
-    #[serde(deserialize_with = "api::whole::deserialize")]
-    pub option_id: i64,
+    #[serde(default, deserialize_with = "api::whole::option")]
+    pub option_id: Option<i64>,
+    /// `multiple` polls: the options chosen, each once.
+    #[serde(default, deserialize_with = "api::whole::list")]
+    #[schema(max_items = 50)]
+    pub option_ids: Option<Vec<i64>>,
+    /// `ranked` polls: options in order of preference, each once; a
+    /// partial ranking is fine within the poll's `min_choices`.
+    #[serde(default, deserialize_with = "api::whole::list")]
+    #[schema(max_items = 50)]
+    pub ranking: Option<Vec<i64>>,
     #[serde(default)]
     pub track: Option<TrackRef>,
+}
+
+impl VoteBody {
+    /// A vote for one option.
+    pub fn single(option_id: i64, track: Option<TrackRef>) -> Self {
+        Self { option_id: Some(option_id), track, ..Self::default() }
+    }
+}
+
+/// What a body votes for: the option of a `single` poll, or the first
+/// choice and the whole canonical ballot of the others.
+fn ballot_of(def: &PollDef, body: &VoteBody) -> Result<(i64, Option<Ballot>), ApiError> {
+    let kind = def.ballot.kind;
+    let choices = match (kind, body.option_id, &body.option_ids, &body.ranking) {
+        (PollKind::Single, Some(id), None, None) => {
+            return match def.option(id) {
+                Some(_) => Ok((id, None)),
+                None => Err(ApiError::OptionNotFound(id)),
+            };
+        }
+        (PollKind::Multiple, None, Some(ids), None) | (PollKind::Ranked, None, None, Some(ids)) => ids,
+        // Nothing chosen (a form with no box ticked): too few choices.
+        (PollKind::Multiple | PollKind::Ranked, None, None, None) => &Vec::new(),
+        _ => return Err(ApiError::WrongBallotKind(kind)),
+    };
+    let ids: Vec<i64> = def.options.iter().map(|o| o.id).collect();
+    let choices = api::count::canonical_ballot(kind, choices, &ids, (def.ballot.min, def.ballot.max))
+        .map_err(ApiError::BadBallot)?;
+    let first = choices.first().copied().unwrap_or_default();
+    Ok((first, Some(Ballot { kind, choices })))
 }
 
 fn resolve_track<'a>(def: &'a PollDef, track: Option<&TrackRef>) -> Result<&'a TrackDef, ApiError> {
@@ -281,9 +322,8 @@ async fn vote(
     state: &AppState,
 ) -> Result<HttpResponse, ApiError> {
     let def = &entry.def;
-    if def.option(body.option_id).is_none() {
-        return Err(ApiError::OptionNotFound(body.option_id));
-    }
+    let (option_id, ballot) = ballot_of(def, &body)?;
+    let choices = ballot.as_ref().map(|b| b.choices.as_slice());
     let track = resolve_track(def, body.track.as_ref())?;
     match def.phase_at(Utc::now()) {
         Phase::Open => {}
@@ -332,13 +372,17 @@ async fn vote(
     let answer = |status| VoteAnswer {
         status,
         poll: Cow::Borrowed(&def.slug),
-        option_id: body.option_id,
+        option_id,
+        choices: choices.map(<[i64]>::to_vec),
         track: Cow::Borrowed(&track.name),
         receipt: None,
     };
     let success = if fast { VoteStatus::Accepted } else { VoteStatus::Recorded };
     let idem = idem_key.map(|key| {
-        let request = format!("{}:{}:{}", def.id, body.option_id, track.id);
+        let request = match choices {
+            Some(c) => format!("{}:{}:{}", def.id, crate::domain::choices_column(c), track.id),
+            None => format!("{}:{}:{}", def.id, option_id, track.id),
+        };
         std::sync::Arc::new(IdemRequest {
             key,
             request_hash: Sha256::digest(request.as_bytes()).into(),
@@ -346,14 +390,15 @@ async fn vote(
             body: serde_json::to_string(&answer(success)).unwrap_or_default(),
         })
     });
-    let vote = BatchVote { option_id: body.option_id, track_id: track.id, voter, pow, invite, idem, nonce: [0; 16] };
+    let vote =
+        BatchVote { option_id, track_id: track.id, voter, pow, invite, idem, nonce: [0; 16], ballot: ballot.clone() };
     coalesce::submit(&state.registry, entry, vote, tx);
     let Some(rx) = rx else {
         return Ok(HttpResponse::Accepted().json(answer(VoteStatus::Accepted)));
     };
     match rx.await {
         Ok(VoteOutcome::Recorded(leaf)) => Ok(HttpResponse::Ok().json(VoteAnswer {
-            receipt: leaf.map(|l| l.receipt(&def.slug, body.option_id, track.id)),
+            receipt: leaf.map(|l| l.receipt(&def.slug, (option_id, track.id, choices))),
             ..answer(VoteStatus::Recorded)
         })),
         Ok(VoteOutcome::Duplicate) => Err(ApiError::AlreadyVoted),

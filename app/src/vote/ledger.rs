@@ -17,13 +17,14 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use api::ledger::{self as chain, Delta, Hash, Tree};
+use api::PollKind;
+use api::ledger::{self as chain, BallotDelta, Delta, Hash, Tree};
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, TransactionTrait};
 use serde::{Deserialize, Serialize};
 
 use crate::db::Sql;
-use crate::domain::{Phase, PollStatus, phase_of};
+use crate::domain::{BallotTotal, Phase, PollStatus, choices_column, parse_choices, phase_of};
 
 /// Rows per multi-row INSERT on SQLite: well under its bind limit.
 const ROWS_PER_STATEMENT: usize = 500;
@@ -67,16 +68,44 @@ pub struct BatchVote {
     /// The random nonce of its leaf in the batch's Merkle tree, drawn when
     /// the batch forms (so that every retry builds the same tree).
     pub nonce: [u8; 16],
+    /// In `multiple` and `ranked` polls, the whole ballot (`option_id` is
+    /// its first choice).
+    pub ballot: Option<Ballot>,
+}
+
+/// A ballot of several options, canonical (`api::count::canonical_ballot`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ballot {
+    pub kind: PollKind,
+    pub choices: Vec<i64>,
+}
+
+impl Ballot {
+    /// The options whose counters it adds one to: every choice of a
+    /// `multiple` ballot, a ranking's first.
+    fn counted_options(&self) -> &[i64] {
+        match self.kind {
+            PollKind::Ranked => self.choices.get(..1).unwrap_or_default(),
+            _ => &self.choices,
+        }
+    }
 }
 
 impl BatchVote {
     /// A vote with no credential, challenge or key.
     pub fn plain(option_id: i64, track_id: i64) -> Self {
-        Self { option_id, track_id, voter: None, pow: None, invite: None, idem: None, nonce: [0; 16] }
+        Self { option_id, track_id, voter: None, pow: None, invite: None, idem: None, nonce: [0; 16], ballot: None }
     }
 
     fn leaf(&self) -> Hash {
-        chain::leaf_hash(&self.nonce, self.option_id, self.track_id)
+        match &self.ballot {
+            Some(b) => chain::ballot_leaf_hash(&self.nonce, self.track_id, &b.choices),
+            None => chain::leaf_hash(&self.nonce, self.option_id, self.track_id),
+        }
+    }
+
+    fn choices(&self) -> Option<&[i64]> {
+        self.ballot.as_ref().map(|b| b.choices.as_slice())
     }
 }
 
@@ -152,6 +181,24 @@ pub struct Outcome {
     pub refused: Vec<(u32, Refusal)>,
     /// `(option_id, track_id, delta)` added to the counters.
     pub deltas: Vec<(i64, i64, i64)>,
+    /// `multiple` and `ranked` polls: `(track_id, choices, delta)` for each
+    /// distinct ballot counted, sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ballots: Vec<BallotTotal>,
+}
+
+impl Outcome {
+    /// The ballots as the public ledger shows them.
+    pub fn ballot_deltas(&self) -> Vec<BallotDelta> {
+        self.ballots
+            .iter()
+            .map(|(track_id, choices, delta)| BallotDelta {
+                track_id: *track_id,
+                choices: choices.clone(),
+                delta: *delta,
+            })
+            .collect()
+    }
 }
 
 /// A committed batch's Merkle tree, for its votes' receipts.
@@ -181,6 +228,8 @@ pub struct Committed {
     pub tree: Option<Arc<BatchTree>>,
     /// This shard's new totals for the counters the batch touched.
     pub shard_totals: Vec<(i64, i64, i64)>,
+    /// This shard's new counts of the ballots the batch counted.
+    pub ballot_totals: Vec<BallotTotal>,
     pub committed_at: DateTime<Utc>,
     /// True when an earlier attempt had committed and this one only read it.
     pub replayed: bool,
@@ -221,6 +270,9 @@ struct PollCheck {
     phase: Phase,
     now: DateTime<Utc>,
     receipts: bool,
+    /// Whether the poll's ballots name several options (its entries hash
+    /// their ballots).
+    has_ballots: bool,
     /// This batch's row, when an earlier attempt committed it.
     prior: Option<Prior>,
     /// The chain's last entry: its `seq` and `entry_hash`.
@@ -248,7 +300,11 @@ async fn check_poll(txn: &impl ConnectionTrait, key: &BatchKey, idem_key: &str) 
             .push(column)
             .push(", ");
     };
-    sql.push("SELECT p.status, p.opens_at, p.closes_at, p.receipts, ").push(if pg { "now() AS db_now, " } else { "" });
+    sql.push("SELECT p.status, p.opens_at, p.closes_at, p.receipts, p.kind, ").push(if pg {
+        "now() AS db_now, "
+    } else {
+        ""
+    });
     head(&mut sql, "chain_seq");
     head(&mut sql, "entry_hash");
     sql.push("b.outcome, b.chain_seq, b.root FROM polls p LEFT JOIN batches b ON b.idem_key = ")
@@ -271,6 +327,7 @@ async fn check_poll(txn: &impl ConnectionTrait, key: &BatchKey, idem_key: &str) 
         phase: phase_of(status, opens_at, closes_at, now),
         now,
         receipts: row.try_get("", "receipts")?,
+        has_ballots: PollKind::parse(&row.try_get::<String>("", "kind")?).map_err(DbErr::Custom)?.has_ballots(),
         prior: match outcome {
             Some(outcome) => {
                 Some(Prior { outcome, seq: row.try_get("", "chain_seq")?, root: row.try_get("", "root")? })
@@ -292,6 +349,78 @@ async fn shard_totals(txn: &impl ConnectionTrait, poll_id: i64, shard: &str) -> 
         .iter()
         .map(|r| Ok((r.try_get("", "option_id")?, r.try_get("", "track_id")?, r.try_get("", "votes")?)))
         .collect()
+}
+
+/// This shard's counts of every ballot of the poll (a replay's answer).
+async fn shard_ballots(txn: &impl ConnectionTrait, poll_id: i64, shard: &str) -> Result<Vec<BallotTotal>, DbErr> {
+    let mut sql = Sql::new(txn.get_database_backend());
+    sql.push("SELECT track_id, choices, votes FROM ballots WHERE poll_id = ")
+        .bind(poll_id)
+        .push(" AND shard = ")
+        .bind(shard);
+    txn.query_all_raw(sql.build())
+        .await?
+        .iter()
+        .map(|r| {
+            let choices: String = r.try_get("", "choices")?;
+            Ok((r.try_get("", "track_id")?, parse_choices(&choices).map_err(DbErr::Custom)?, r.try_get("", "votes")?))
+        })
+        .collect()
+}
+
+/// Adds the batch's distinct ballots to this shard's rows; returns their
+/// new counts.
+async fn add_ballots(
+    txn: &impl ConnectionTrait,
+    poll_id: i64,
+    shard: &str,
+    ballots: &[BallotTotal],
+) -> Result<Vec<BallotTotal>, DbErr> {
+    let mut totals = Vec::with_capacity(ballots.len());
+    for chunk in chunked(txn, ballots) {
+        let mut sql = Sql::new(txn.get_database_backend());
+        sql.push("INSERT INTO ballots (poll_id, track_id, shard, choices, votes) ");
+        if is_pg(txn) {
+            let rows: Vec<serde_json::Value> =
+                chunk.iter().map(|(t, c, d)| serde_json::json!({ "t": t, "c": choices_column(c), "d": d })).collect();
+            sql.push("SELECT ")
+                .bind(poll_id)
+                .push(", x.t, ")
+                .bind(shard)
+                .push(", x.c, x.d FROM jsonb_to_recordset(")
+                .bind(serde_json::Value::Array(rows).to_string())
+                .push("::jsonb) AS x(t bigint, c text, d bigint)");
+        } else {
+            sql.push("VALUES ");
+            for (n, (track, choices, d)) in chunk.iter().enumerate() {
+                sql.push(if n == 0 { "(" } else { ", (" })
+                    .bind(poll_id)
+                    .push(", ")
+                    .bind(*track)
+                    .push(", ")
+                    .bind(shard)
+                    .push(", ")
+                    .bind(choices_column(choices))
+                    .push(", ")
+                    .bind(*d)
+                    .push(")");
+            }
+        }
+        sql.push(
+            " ON CONFLICT (poll_id, track_id, shard, choices) \
+             DO UPDATE SET votes = ballots.votes + excluded.votes \
+             RETURNING track_id, choices, votes",
+        );
+        for row in txn.query_all_raw(sql.build()).await? {
+            let choices: String = row.try_get("", "choices")?;
+            totals.push((
+                row.try_get("", "track_id")?,
+                parse_choices(&choices).map_err(DbErr::Custom)?,
+                row.try_get("", "votes")?,
+            ));
+        }
+    }
+    Ok(totals)
 }
 
 /// Inserts the voter marks of the votes at `positions` and returns the
@@ -671,20 +800,20 @@ fn tree_of(votes: &[BatchVote], counted: &[usize]) -> Tree {
 fn with_receipt(body: &str, batch: &BatchTree, index: usize, vote: &BatchVote) -> String {
     let Ok(mut answer) = serde_json::from_str::<serde_json::Value>(body) else { return body.to_owned() };
     let poll = answer.get("poll").and_then(|p| p.as_str()).unwrap_or_default().to_owned();
-    let receipt = receipt(batch, index, &vote.nonce, vote.option_id, vote.track_id, poll);
+    let receipt = receipt(batch, index, &vote.nonce, (vote.option_id, vote.track_id, vote.choices()), poll);
     if let (Some(map), Ok(r)) = (answer.as_object_mut(), serde_json::to_value(receipt)) {
         map.insert("receipt".into(), r);
     }
     answer.to_string()
 }
 
-/// The receipt of the counted vote at leaf `index` of a batch.
+/// The receipt of the counted vote at leaf `index` of a batch: its
+/// option, track and, for a ballot of several, its choices.
 pub fn receipt(
     batch: &BatchTree,
     index: usize,
     nonce: &[u8; 16],
-    option_id: i64,
-    track_id: i64,
+    (option_id, track_id, choices): (i64, i64, Option<&[i64]>),
     poll: String,
 ) -> chain::Receipt {
     chain::Receipt {
@@ -696,6 +825,7 @@ pub fn receipt(
         nonce: chain::to_hex(nonce),
         option_id,
         track_id,
+        choices: choices.map(<[i64]>::to_vec),
         root: batch.root_hex.clone(),
         proof: batch.tree.path(index).iter().map(|h| chain::to_hex(h)).collect(),
     }
@@ -714,6 +844,8 @@ async fn replay(
     let outcome: Outcome = serde_json::from_str(&prior.outcome)
         .map_err(|e| DbErr::Custom(format!("ledger outcome of {idem_key} unreadable: {e}")))?;
     let shard_totals = shard_totals(&txn, key.poll_id, &key.shard).await?;
+    let ballot_totals =
+        if outcome.ballots.is_empty() { Vec::new() } else { shard_ballots(&txn, key.poll_id, &key.shard).await? };
     txn.commit().await?;
     let tree = match (prior.seq, prior.root) {
         (Some(seq), Some(root)) => {
@@ -726,7 +858,7 @@ async fn replay(
         }
         _ => None,
     };
-    Ok(Committed { outcome, tree, shard_totals, committed_at: now, replayed: true })
+    Ok(Committed { outcome, tree, shard_totals, ballot_totals, committed_at: now, replayed: true })
 }
 
 /// Commits one batch, or finds that an earlier attempt with the same key
@@ -761,13 +893,24 @@ pub async fn commit_batch(
         return Err(CommitError::NotOpen(check.phase));
     }
     let decided = decide(&txn, key.poll_id, votes, check.now).await?;
-    let mut outcome = Outcome { rejected: decided.rejected, refused: decided.refused, deltas: Vec::new() };
+    let mut outcome =
+        Outcome { rejected: decided.rejected, refused: decided.refused, deltas: Vec::new(), ballots: Vec::new() };
     let counted = counted(votes, &outcome);
     let mut deltas: BTreeMap<(i64, i64), i64> = BTreeMap::new();
+    let mut ballots: BTreeMap<(i64, &[i64]), i64> = BTreeMap::new();
     for v in counted.iter().filter_map(|&i| votes.get(i)) {
-        *deltas.entry((v.option_id, v.track_id)).or_default() += 1;
+        match &v.ballot {
+            Some(b) => {
+                for &o in b.counted_options() {
+                    *deltas.entry((o, v.track_id)).or_default() += 1;
+                }
+                *ballots.entry((v.track_id, &b.choices)).or_default() += 1;
+            }
+            None => *deltas.entry((v.option_id, v.track_id)).or_default() += 1,
+        }
     }
     outcome.deltas = deltas.into_iter().map(|((o, t), d)| (o, t, d)).collect();
+    outcome.ballots = ballots.into_iter().map(|((t, c), d)| (t, c.to_vec(), d)).collect();
 
     // The batch's entry in its chain.
     let (seq, prev) = match &check.head {
@@ -779,7 +922,8 @@ pub async fn commit_batch(
     let root = tree.as_ref().map_or_else(chain::empty_root, |t| t.tree.root());
     let size = tree.as_ref().map_or(0, |t| t.tree.size()) as i64;
     let chain_deltas: Vec<Delta> = outcome.deltas.iter().copied().map(Delta::from).collect();
-    let entry_hash = chain::entry_hash(&prev, seq, &root, &chain_deltas);
+    let ballot_deltas = check.has_ballots.then(|| outcome.ballot_deltas());
+    let entry_hash = chain::entry_hash(&prev, seq, &root, &chain_deltas, ballot_deltas.as_deref());
     let salt = crate::keys::random_bytes::<16>();
 
     // Client keys store their answers, with the receipt.
@@ -809,7 +953,8 @@ pub async fn commit_batch(
     store_client_keys(&txn, key.poll_id, &to_store, check.now).await?;
 
     let shard_totals = add_deltas(&txn, key.poll_id, &key.shard, &outcome.deltas).await?;
-    let accepted: i64 = outcome.deltas.iter().map(|d| d.2).sum();
+    let ballot_totals = add_ballots(&txn, key.poll_id, &key.shard, &outcome.ballots).await?;
+    let accepted = counted.len() as i64;
     let mut sql = Sql::new(txn.get_database_backend());
     sql.push(
         "INSERT INTO batches (idem_key, poll_id, shard, votes, outcome, committed_at, \
@@ -848,5 +993,5 @@ pub async fn commit_batch(
     if Faults::take(&faults.fail_after_commit) {
         return Err(CommitError::Injected("after commit"));
     }
-    Ok(Committed { outcome, tree, shard_totals, committed_at: check.now, replayed: false })
+    Ok(Committed { outcome, tree, shard_totals, ballot_totals, committed_at: check.now, replayed: false })
 }

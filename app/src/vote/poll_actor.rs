@@ -14,7 +14,7 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::{mpsc, oneshot};
 
 use super::ledger::{self, BatchKey, BatchTree, BatchVote, CommitError, Committed, Faults, Refusal};
-use crate::domain::Phase;
+use crate::domain::{BallotTotal, Phase};
 use crate::settings::FlushConfig;
 
 /// Waits between attempts of one batch; after the last, its votes get `503`.
@@ -54,9 +54,10 @@ pub struct Leaf {
 }
 
 impl Leaf {
-    /// The receipt of this vote, for `option_id` on `track_id` in `poll`.
-    pub fn receipt(&self, poll: &str, option_id: i64, track_id: i64) -> api::ledger::Receipt {
-        ledger::receipt(&self.batch, self.index, &self.nonce, option_id, track_id, poll.to_owned())
+    /// The receipt of this vote, for `option_id` on `track_id` in `poll`
+    /// (and for a ballot of several, its choices).
+    pub fn receipt(&self, poll: &str, vote: (i64, i64, Option<&[i64]>)) -> api::ledger::Receipt {
+        ledger::receipt(&self.batch, self.index, &self.nonce, vote, poll.to_owned())
     }
 }
 
@@ -78,8 +79,8 @@ pub struct Drain(pub oneshot::Sender<()>);
 /// implements it, so the write side knows nothing of results or Redis.
 pub trait CommitSink: Send + Sync + 'static {
     /// A batch committed: this shard's new totals for the counters it
-    /// touched, as of the commit's time.
-    fn committed(&self, shard: &str, totals: Vec<(i64, i64, i64)>, at: DateTime<Utc>);
+    /// touched (and the ballots it counted), as of the commit's time.
+    fn committed(&self, shard: &str, totals: Vec<(i64, i64, i64)>, ballots: Vec<BallotTotal>, at: DateTime<Utc>);
     /// `n` votes left the actor, committed or not: the backpressure gauge
     /// falls by as many.
     fn released(&self, n: usize);
@@ -195,7 +196,7 @@ impl PollActor {
         let n: usize = replies.iter().map(|r| r.0).sum();
         let outcomes: Vec<VoteOutcome> = match res {
             Ok(c) => {
-                self.sink.committed(&self.deps.shard, c.shard_totals, c.committed_at);
+                self.sink.committed(&self.deps.shard, c.shard_totals, c.ballot_totals, c.committed_at);
                 let mut outcomes = vec![VoteOutcome::Recorded(None); n];
                 for i in c.outcome.rejected {
                     if let Some(o) = outcomes.get_mut(i as usize) {

@@ -283,15 +283,50 @@ fn form_error(err: actix_web::error::UrlencodedError, _req: &HttpRequest) -> act
     .into()
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
+/// The voting page's form. Its fields are read in order, so `option_ids`
+/// (checkboxes) and `ranking` (one select per place, most preferred
+/// first) repeat; a field left blank is not there.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
 pub struct VoteForm {
-    #[serde(deserialize_with = "api::whole::form")]
-    option_id: i64,
+    /// `single` polls.
+    #[schema(nullable = false)]
+    option_id: Option<i64>,
+    /// `multiple` polls: each chosen option.
+    #[schema(nullable = false)]
+    option_ids: Option<Vec<i64>>,
+    /// `ranked` polls: the options in order of preference.
+    #[schema(nullable = false)]
+    ranking: Option<Vec<i64>>,
     /// The track's id; may be left out when the poll has one track.
-    #[serde(default, deserialize_with = "api::whole::form_option")]
     #[schema(nullable = false)]
     track: Option<i64>,
+}
+
+/// The vote a form's fields cast, and its track.
+fn form_vote(fields: &[(String, String)]) -> Result<(VoteBody, Option<i64>), ApiError> {
+    let number = |k: &str, v: &str| -> Result<i64, ApiError> {
+        let v = v.trim();
+        v.parse::<i64>()
+            .ok()
+            .or_else(|| v.parse::<f64>().ok().filter(|f| f.fract() == 0.0 && f.abs() < 9e15).map(|f| f as i64))
+            .ok_or_else(|| ApiError::InvalidBody(format!("{k}: {v:?} is not a whole number")))
+    };
+    let mut body = VoteBody::default();
+    let mut track = None;
+    for (k, v) in fields {
+        let blank = v.trim().is_empty();
+        match k.as_str() {
+            "option_ids" | "ranking" | "option_id" | "track" if blank => {}
+            "option_id" => body.option_id = Some(number(k, v)?),
+            "option_ids" => body.option_ids.get_or_insert_with(Vec::new).push(number(k, v)?),
+            "ranking" => body.ranking.get_or_insert_with(Vec::new).push(number(k, v)?),
+            "track" => track = Some(number(k, v)?),
+            other => return Err(ApiError::InvalidBody(format!("unknown field {other:?}"))),
+        }
+    }
+    body.track = track.map(TrackRef::Id);
+    Ok((body, track))
 }
 
 /// `POST /p/{slug}/vote`: the voting page's form without JavaScript. Casts
@@ -314,11 +349,10 @@ pub struct VoteForm {
 pub async fn vote_form(
     req: HttpRequest,
     path: web::Path<String>,
-    form: web::Form<VoteForm>,
+    form: web::Form<Vec<(String, String)>>,
     state: web::Data<AppState>,
-) -> HttpResponse {
-    let VoteForm { option_id, track } = form.into_inner();
-    let body = VoteBody { option_id, track: track.map(TrackRef::Id) };
+) -> Result<HttpResponse, ApiError> {
+    let (body, track) = form_vote(&form)?;
     let answer = vote::cast(&req, &path, body, &state).await;
     let outcome = vote::outcome(&answer);
     let slug: String = path.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
@@ -328,5 +362,5 @@ pub async fn vote_form(
     for cookie in answer.iter().flat_map(|a| a.cookies()) {
         back.cookie(cookie.into_owned());
     }
-    back.insert_header((header::LOCATION, format!("/p/{slug}?outcome={outcome}{track}"))).finish()
+    Ok(back.insert_header((header::LOCATION, format!("/p/{slug}?outcome={outcome}{track}"))).finish())
 }

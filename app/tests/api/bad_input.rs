@@ -21,7 +21,10 @@ async fn bad_votes(app: TestApp) {
         "invalid-body",
     );
     assert_problem(&app.post_raw(votes, "application/json", "{\"option_id\": \"one\"}").await, 422, "invalid-body");
-    assert_problem(&app.post_raw(votes, "application/json", "{}").await, 422, "invalid-body");
+    // No ballot at all: this poll's kind says which field it needs.
+    assert_problem(&app.post_raw(votes, "application/json", "{}").await, 422, "wrong-ballot-kind");
+    let both = format!("{{\"option_id\": {option}, \"option_ids\": [{option}]}}");
+    assert_problem(&app.post_raw(votes, "application/json", both).await, 422, "wrong-ballot-kind");
     assert_problem(&app.post_raw(votes, "application/json", "[]").await, 422, "invalid-body");
     // An array in the fields' order is not an object either.
     assert_problem(&app.post_raw(votes, "application/json", format!("[{option}]")).await, 422, "invalid-body");

@@ -13,6 +13,7 @@ mod close;
 mod cluster;
 mod dedupe;
 mod guards;
+mod kinds;
 mod ledger;
 mod openapi;
 mod pages;

@@ -203,7 +203,7 @@ async fn hidden_until_close(app: TestApp) {
         let deltas: Vec<chain::Delta> = serde_json::from_value(a["deltas"].clone()).unwrap();
         let salt = chain::from_hex::<16>(a["salt"].as_str().unwrap()).unwrap();
         assert_eq!(
-            chain::to_hex(&chain::commitment(&salt, &deltas)),
+            chain::to_hex(&chain::commitment(&salt, &deltas, None)),
             b["commitment"].as_str().unwrap(),
             "what is revealed is what was committed to"
         );

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
 use crate::api::{
-    AdminPoll, AuditEntry, InviteStats, Me, Ops, Poll, PollStatus, Pow, Problem, Visibility, VoterIdentity,
+    AdminPoll, AuditEntry, InviteStats, Me, Ops, Poll, PollKind, PollStatus, Pow, Problem, Visibility, VoterIdentity,
 };
 use crate::browser;
 use crate::i18n::{fill, tr};
@@ -520,6 +520,11 @@ fn Editor(poll: Option<AdminPoll>) -> impl IntoView {
     let visibility = text(|p| p.results_visibility.as_str().to_owned(), "live");
     let ack = text(|p| p.ack.as_str().to_owned(), "durable");
     let identity = text(|p| p.voter_identity.as_str().to_owned(), "cookie");
+    let kind = text(|p| p.kind.as_str().to_owned(), "single");
+    let min_choices = text(|p| p.min_choices.to_string(), "1");
+    // Empty: every option.
+    let max_choices = text(|p| if p.kind == PollKind::Single { String::new() } else { p.max_choices.to_string() }, "");
+    let rule0 = (kind.get_untracked(), min_choices.get_untracked(), max_choices.get_untracked());
     let pow_mode = text(
         |p| match p.pow {
             Pow::Off => "off".into(),
@@ -603,6 +608,15 @@ fn Editor(poll: Option<AdminPoll>) -> impl IntoView {
         }
         if !editing || tr != tracks0 {
             put("tracks", tr);
+        }
+        let rule = (kind.get_untracked(), min_choices.get_untracked(), max_choices.get_untracked());
+        if !editing || rule != rule0 {
+            put("kind", rule.0.clone().into());
+            if rule.0 != "single" {
+                let number = |s: &str| s.trim().parse::<u64>().ok().map_or(serde_json::Value::Null, Into::into);
+                put("min_choices", number(&rule.1));
+                put("max_choices", number(&rule.2));
+            }
         }
         if !editing || opens_at.get_untracked() != opens0 {
             put("opens_at", time(opens_at.get_untracked()));
@@ -688,6 +702,23 @@ fn Editor(poll: Option<AdminPoll>) -> impl IntoView {
                     </For>
                 </ol>
                 <button type="button" on:click=add_option>{move || t().add_option}</button>
+            </fieldset>
+
+            <fieldset disabled=!structural>
+                <legend>{move || t().ballot_kind}</legend>
+                <label>{move || t().ballot_kind}
+                    <select name="kind" prop:value=move || kind.get() on:change=move |ev| kind.set(event_target_value(&ev))>
+                        <option value="single">{move || t().kind_single}</option>
+                        <option value="multiple">{move || t().kind_multiple}</option>
+                        <option value="ranked">{move || t().kind_ranked}</option>
+                    </select>
+                </label>
+                <label hidden=move || kind.get() == "single">{move || t().min_choices}
+                    <input name="min_choices" type="number" min="1" max="50" bind:value=min_choices/>
+                </label>
+                <label hidden=move || kind.get() == "single">{move || t().max_choices}
+                    <input name="max_choices" type="number" min="1" max="50" bind:value=max_choices placeholder=move || t().all_options/>
+                </label>
             </fieldset>
 
             <fieldset disabled=!structural>

@@ -4,7 +4,7 @@ use crate::html::PageTitle;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
-use crate::api::{self, PollStatus, Problem, Results};
+use crate::api::{self, InstantRunoff, OptionCount, PollStatus, Problem, Results};
 use crate::browser;
 use crate::chart::{Bar, Bars, Curve};
 use crate::i18n::{fill, tr};
@@ -151,16 +151,63 @@ fn live(slug: String, initial: Option<Results>) -> AnyView {
                     });
                     let name = crate::pages::track_title(&track.name);
                     let weight = track.weight;
+                    let ranked = track.instant_runoff.is_some();
                     let caption = Signal::derive(move || {
-                        if several.get() { format!("{} · {}", name, fill(t().weight, weight)) } else { t().live_results.to_owned() }
+                        let what = if ranked { t().first_preferences } else { t().live_results };
+                        if several.get() { format!("{} · {} · {}", name, fill(t().weight, weight), what) } else { what.to_owned() }
                     });
-                    view! { <Bars bars caption/> }
+                    let this = move || results.with(|r| r.as_ref().and_then(|r| r.tracks.iter().find(|t| t.id == id).cloned()));
+                    let ballots = move || this().map(|t| t.ballots).unwrap_or(0);
+                    // Ballots differ from the bars' sum only for several choices.
+                    let show_ballots = move || this().is_some_and(|t| t.ballots != t.total);
+                    view! {
+                        <Bars bars caption/>
+                        <p class="ballots" hidden=move || !show_ballots()>
+                            {move || t().ballots_count} ": " <span data-testid="ballots">{ballots}</span>
+                        </p>
+                        {move || this().and_then(|t| t.instant_runoff.clone().map(|r| view! { <Runoff runoff=r options=t.options.clone()/> }))}
+                    }
                 }
             </For>
             <Curve points=curve caption=Signal::derive(move || t().vote_curve.to_owned())/>
         </div>
     }
     .into_any()
+}
+
+/// A ranked track's instant runoff: the winner, then each round's count and
+/// who went out.
+#[component]
+fn Runoff(runoff: InstantRunoff, options: Vec<OptionCount>) -> impl IntoView {
+    let t = tr();
+    let label = move |id: i64| options.iter().find(|o| o.option_id == id).map(|o| o.label.clone()).unwrap_or_default();
+    let winner = runoff.winner.map(&label);
+    let rounds = runoff.rounds.iter().enumerate().map(|(n, r)| {
+        let out: Vec<String> = r.eliminated.iter().map(|id| label(*id)).collect();
+        let rows: Vec<(String, i64)> = r.counts.iter().map(|c| (label(c.option_id), c.votes)).collect();
+        (n + 1, rows, out.join(", "), r.exhausted)
+    });
+    view! {
+        <section class="runoff" data-testid="runoff">
+            <h3>{move || t().runoff_title}</h3>
+            {winner.map(|w| view! { <p class="winner" data-testid="runoff-winner">{move || fill(t().runoff_winner, &w)}</p> })}
+            <ol class="rounds">
+                {rounds.map(|(n, rows, out, exhausted)| view! {
+                    <li data-testid="runoff-round">
+                        <h4>{move || fill(t().runoff_round, n)}</h4>
+                        <table>
+                            <tbody>
+                                {rows.into_iter().map(|(label, votes)| view! { <tr><th scope="row">{label}</th><td>{votes}</td></tr> }).collect_view()}
+                            </tbody>
+                        </table>
+                        {(!out.is_empty()).then(|| view! { <p class="eliminated">{move || fill(t().runoff_eliminated, &out)}</p> })}
+                        {(exhausted > 0).then(|| view! { <p class="hint">{move || fill(t().runoff_exhausted, exhausted)}</p> })}
+                    </li>
+                }).collect_view()}
+            </ol>
+            <p class="hint">{move || t().runoff_rule}</p>
+        </section>
+    }
 }
 
 /// Subscribes to the results stream and keeps the rate and the curve.

@@ -126,14 +126,24 @@ async fn check_receipt(poll: &Poll, pasted: &str, t: &'static Texts) -> Vec<Find
         return out;
     };
     let prev = chain::from_hex::<32>(&entry.prev_hash);
-    let linked = prev.map(|p| chain::to_hex(&chain::entry_hash(&p, entry.seq, &root, &deltas)) == entry.entry_hash);
+    let linked = prev.map(|p| {
+        chain::to_hex(&chain::entry_hash(&p, entry.seq, &root, &deltas, entry.ballots.as_deref())) == entry.entry_hash
+    });
     if linked != Some(true) {
         out.push((false, t.receipt_entry_hash_bad.into()));
         return out;
     }
     out.push((true, t.receipt_entry_hash_ok.into()));
-    let label =
-        poll.options.iter().find(|o| o.id == r.option_id).map_or_else(|| r.option_id.to_string(), |o| o.label.clone());
+    let name = |id: i64| poll.options.iter().find(|o| o.id == id).map_or_else(|| id.to_string(), |o| o.label.clone());
+    // A ranking reads in its order ("Ana > Bruno"), a set as a list.
+    let label = match &r.choices {
+        Some(c) => c.iter().map(|id| name(*id)).collect::<Vec<_>>().join(if poll.kind == api::PollKind::Ranked {
+            " > "
+        } else {
+            ", "
+        }),
+        None => name(r.option_id),
+    };
     let counted = counted == chain::Counted::Yes;
     out.push((counted, fill(if counted { t.receipt_counted } else { t.receipt_not_counted }, label)));
     out

@@ -8,7 +8,7 @@ use leptos_router::hooks::use_query_map;
 
 #[cfg(any(feature = "hydrate", feature = "ssr"))]
 use crate::api;
-use crate::api::{Dedupe, Poll, PollOption, PollStatus, Pow, Track, Visibility};
+use crate::api::{Dedupe, Poll, PollKind, PollOption, PollStatus, Pow, Track, Visibility};
 use crate::browser;
 use crate::i18n::{Texts, fill, tr};
 use crate::pages::StatusBadge;
@@ -34,6 +34,10 @@ pub enum Feedback {
     /// The no-JavaScript form cannot vote on a poll with proof of work.
     NeedsJavaScript,
     InviteInvalid,
+    /// A ballot with fewer options than the poll asks for.
+    TooFew,
+    TooMany,
+    Repeated,
 }
 
 impl Feedback {
@@ -52,9 +56,14 @@ impl Feedback {
             | "vote-outcome-unknown"
             | "storage-unavailable" => Feedback::GaveUp,
             "voter-credential-required" | "voter-token-invalid" => Feedback::NeedToken,
-            "poll-not-found" | "option-not-found" | "track-not-found" => Feedback::OptionGone,
+            "poll-not-found" | "option-not-found" | "track-not-found" | "unknown-choice" | "wrong-ballot-kind" => {
+                Feedback::OptionGone
+            }
             "pow-required" | "pow-invalid" | "pow-reused" => Feedback::NeedsJavaScript,
             "invite-invalid" => Feedback::InviteInvalid,
+            "too-few-choices" => Feedback::TooFew,
+            "too-many-choices" => Feedback::TooMany,
+            "repeated-choice" => Feedback::Repeated,
             _ => return None,
         })
     }
@@ -63,7 +72,11 @@ impl Feedback {
         match self {
             Feedback::Sending | Feedback::Retrying(_) | Feedback::Checking => "feedback info",
             Feedback::Recorded { .. } | Feedback::Accepted => "feedback ok",
-            Feedback::AlreadyVoted | Feedback::NotOpenYet(_) => "feedback warn",
+            Feedback::AlreadyVoted
+            | Feedback::NotOpenYet(_)
+            | Feedback::TooFew
+            | Feedback::TooMany
+            | Feedback::Repeated => "feedback warn",
             _ => "feedback error",
         }
     }
@@ -85,6 +98,9 @@ impl Feedback {
             Feedback::Checking => "checking",
             Feedback::NeedsJavaScript => "needs-javascript",
             Feedback::InviteInvalid => "invite-invalid",
+            Feedback::TooFew => "too-few-choices",
+            Feedback::TooMany => "too-many-choices",
+            Feedback::Repeated => "repeated-choice",
         }
     }
 
@@ -108,6 +124,9 @@ impl Feedback {
             Feedback::Checking => t.checking_robot.into(),
             Feedback::NeedsJavaScript => t.needs_javascript.into(),
             Feedback::InviteInvalid => t.invite_invalid.into(),
+            Feedback::TooFew => t.too_few_choices.into(),
+            Feedback::TooMany => t.too_many_choices.into(),
+            Feedback::Repeated => t.repeated_choice.into(),
         }
     }
 
@@ -163,6 +182,7 @@ fn Ballot(poll: Poll, #[prop(optional)] embedded: bool) -> impl IntoView {
     let tracks = poll.tracks.clone();
     let title = poll.title.clone();
     let pow = poll.pow;
+    let rule = (poll.kind, poll.min_choices, poll.max_choices);
     {
         let slug = poll.slug.clone();
         crate::pages::in_browser(move || {
@@ -186,7 +206,7 @@ fn Ballot(poll: Poll, #[prop(optional)] embedded: bool) -> impl IntoView {
             }))}
             {tracks
                 .into_iter()
-                .map(|track| view! { <TrackBallot slug=poll.slug.clone() track options=poll.options.clone() several pow/> })
+                .map(|track| view! { <TrackBallot slug=poll.slug.clone() track options=poll.options.clone() several pow rule/> })
                 .collect_view()}
             {(pow != Pow::Off).then(|| view! { <noscript><p class="feedback warn">{move || t().needs_javascript}</p></noscript> })}
             {show_results.then(|| view! {
@@ -199,9 +219,18 @@ fn Ballot(poll: Poll, #[prop(optional)] embedded: bool) -> impl IntoView {
     }
 }
 
-/// The options of one track, each a one-tap vote.
+/// The ballot of one track: for `single` polls each option a one-tap vote;
+/// for `multiple` polls checkboxes; for `ranked` polls one select per
+/// place. Each is a plain form that votes without JavaScript too.
 #[component]
-fn TrackBallot(slug: String, track: Track, options: Vec<PollOption>, several: bool, pow: Pow) -> impl IntoView {
+fn TrackBallot(
+    slug: String,
+    track: Track,
+    options: Vec<PollOption>,
+    several: bool,
+    pow: Pow,
+    rule: (PollKind, u32, u32),
+) -> impl IntoView {
     let t = tr();
     let query = use_query_map();
     let once = track.dedupe == Dedupe::OnePerVoter;
@@ -226,7 +255,9 @@ fn TrackBallot(slug: String, track: Track, options: Vec<PollOption>, several: bo
             }
         });
     }
-    let vote = move |option_id: i64| {
+    let track_id = track.id;
+    // The ballot's JSON (`option_id`, `option_ids` or `ranking`).
+    let vote = move |mut body: serde_json::Value| {
         if busy.get_untracked() || voted.get_untracked() {
             return;
         }
@@ -234,9 +265,12 @@ fn TrackBallot(slug: String, track: Track, options: Vec<PollOption>, several: bo
         feedback.set(Some(Feedback::Sending));
         let slug = slug.clone();
         let key = voted_key.clone();
-        let track_id = track.id;
+        if let Some(fields) = body.as_object_mut() {
+            fields.insert("track".into(), track_id.into());
+        }
+        let body = body.to_string();
         leptos::task::spawn_local(async move {
-            let result = cast(&slug, option_id, track_id, !once, pow, feedback, receipt).await;
+            let result = cast(&slug, body, !once, pow, feedback, receipt).await;
             if pow != Pow::Off {
                 guard::prefetch(&slug);
             }
@@ -252,30 +286,40 @@ fn TrackBallot(slug: String, track: Track, options: Vec<PollOption>, several: bo
         <section class="track" data-track=track.id>
             {several.then(|| view! { <h2>{crate::pages::track_title(&track.name)}</h2> })}
             <p class="hint">{move || if once { t().track_once } else { t().track_unlimited }}</p>
-            <ul class="options">
-                {options
-                    .into_iter()
-                    .map(|o| {
-                        let label = o.label.clone();
-                        let aria = move || fill(t().vote_for, &label);
-                        let vote = vote.clone();
-                        view! {
-                            <li>
-                                <form method="post" action=action.clone() class="option-form"
-                                    on:submit=move |ev| { ev.prevent_default(); vote(o.id); }>
-                                    <input type="hidden" name="option_id" value=o.id/>
-                                    <input type="hidden" name="track" value=track.id/>
-                                    <button type="submit" class="option" aria-label=aria
-                                        disabled=move || busy.get() || voted.get()>
-                                        {o.image_url.clone().map(|src| view! { <img src=src alt="" loading="lazy"/> })}
-                                        <span>{o.label.clone()}</span>
-                                    </button>
-                                </form>
-                            </li>
-                        }
-                    })
-                    .collect_view()}
-            </ul>
+            {match rule.0 {
+                PollKind::Single => view! {
+                    <ul class="options">
+                        {options
+                            .into_iter()
+                            .map(|o| {
+                                let label = o.label.clone();
+                                let aria = move || fill(t().vote_for, &label);
+                                let vote = vote.clone();
+                                view! {
+                                    <li>
+                                        <form method="post" action=action.clone() class="option-form"
+                                            on:submit=move |ev| { ev.prevent_default(); vote(serde_json::json!({ "option_id": o.id })); }>
+                                            <input type="hidden" name="option_id" value=o.id/>
+                                            <input type="hidden" name="track" value=track.id/>
+                                            <button type="submit" class="option" aria-label=aria
+                                                disabled=move || busy.get() || voted.get()>
+                                                {o.image_url.clone().map(|src| view! { <img src=src alt="" loading="lazy"/> })}
+                                                <span>{o.label.clone()}</span>
+                                            </button>
+                                        </form>
+                                    </li>
+                                }
+                            })
+                            .collect_view()}
+                    </ul>
+                }.into_any(),
+                PollKind::Multiple => view! {
+                    <Choices action track=track.id options rule busy voted vote/>
+                }.into_any(),
+                PollKind::Ranked => view! {
+                    <Ranking action track=track.id options rule busy voted vote/>
+                }.into_any(),
+            }}
             <p class="voted" hidden=move || !voted.get()>{move || t().you_have_voted}</p>
             <p role="status" aria-live="polite" data-testid="vote-feedback"
                 data-outcome=move || feedback.get().map(|f| f.code())
@@ -284,6 +328,132 @@ fn TrackBallot(slug: String, track: Track, options: Vec<PollOption>, several: bo
             </p>
             {move || receipt.get().map(|r| view! { <ReceiptBox receipt=r verify_link=verify_link.clone()/> })}
         </section>
+    }
+}
+
+/// The limits of a ballot, as a hint: "Choose up to 3 options."
+fn choices_hint(t: &Texts, (_, min, max): (PollKind, u32, u32)) -> String {
+    if min <= 1 { fill(t.choose_up_to, max) } else { fill(&fill(t.choose_between, min), max) }
+}
+
+/// True once the page runs in the browser: what only scripts enforce (a
+/// disabled button) waits for it, so the page without JavaScript still
+/// submits.
+fn hydrated() -> RwSignal<bool> {
+    let ready = RwSignal::new(false);
+    Effect::new(move |_| ready.set(true));
+    ready
+}
+
+/// A `multiple` ballot: checkboxes, no more than the poll's most.
+#[component]
+fn Choices(
+    action: String,
+    track: i64,
+    options: Vec<PollOption>,
+    rule: (PollKind, u32, u32),
+    busy: RwSignal<bool>,
+    voted: RwSignal<bool>,
+    vote: impl Fn(serde_json::Value) + Clone + 'static,
+) -> impl IntoView {
+    let t = tr();
+    let chosen = RwSignal::new(Vec::<i64>::new());
+    let ready = hydrated();
+    let (min, max) = (rule.1 as usize, rule.2 as usize);
+    view! {
+        <form method="post" action=action class="ballot-form"
+            on:submit=move |ev| { ev.prevent_default(); vote(serde_json::json!({ "option_ids": chosen.get_untracked() })); }>
+            <input type="hidden" name="track" value=track/>
+            <p class="hint">{move || choices_hint(t(), rule)}</p>
+            <ul class="options choices">
+                {options.into_iter().map(|o| {
+                    let id = o.id;
+                    view! {
+                        <li>
+                            <label class="option choice">
+                                <input type="checkbox" name="option_ids" value=id
+                                    prop:checked=move || chosen.with(|c| c.contains(&id))
+                                    disabled=move || busy.get() || voted.get() || chosen.with(|c| !c.contains(&id) && c.len() >= max)
+                                    on:change=move |ev| {
+                                        let on = event_target_checked(&ev);
+                                        chosen.update(|c| {
+                                            c.retain(|x| *x != id);
+                                            if on { c.push(id) }
+                                        });
+                                    }/>
+                                {o.image_url.clone().map(|src| view! { <img src=src alt="" loading="lazy"/> })}
+                                <span>{o.label}</span>
+                            </label>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+            <button type="submit" class="primary"
+                disabled=move || busy.get() || voted.get() || (ready.get() && chosen.with(|c| c.len() < min))>
+                {move || t().cast_ballot}
+            </button>
+        </form>
+    }
+}
+
+/// A `ranked` ballot: one select per place, most preferred first; an
+/// option chosen in one place is not offered in another.
+#[component]
+fn Ranking(
+    action: String,
+    track: i64,
+    options: Vec<PollOption>,
+    rule: (PollKind, u32, u32),
+    busy: RwSignal<bool>,
+    voted: RwSignal<bool>,
+    vote: impl Fn(serde_json::Value) + Clone + 'static,
+) -> impl IntoView {
+    let t = tr();
+    let places: Vec<RwSignal<Option<i64>>> = (0..rule.2).map(|_| RwSignal::new(None)).collect();
+    let ready = hydrated();
+    let min = rule.1 as usize;
+    let ranking = {
+        let places = places.clone();
+        move || places.iter().filter_map(|p| p.get()).collect::<Vec<i64>>()
+    };
+    let submit = {
+        let ranking = ranking.clone();
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            vote(serde_json::json!({ "ranking": ranking() }));
+        }
+    };
+    view! {
+        <form method="post" action=action class="ballot-form" on:submit=submit>
+            <input type="hidden" name="track" value=track/>
+            <p class="hint">{move || t().rank_hint} " " {move || choices_hint(t(), rule)}</p>
+            <ol class="ranking">
+                {places.iter().enumerate().map(|(i, &place)| {
+                    let others = places.clone();
+                    let options = options.clone();
+                    view! {
+                        <li>
+                            <label>{move || fill(t().rank_place, i + 1)}
+                                <select name="ranking" disabled=move || busy.get() || voted.get()
+                                    on:change=move |ev| place.set(event_target_value(&ev).parse().ok())>
+                                    <option value="" selected=move || place.get().is_none()>{move || t().not_ranked}</option>
+                                    {options.into_iter().map(|o| {
+                                        let id = o.id;
+                                        let others = others.clone();
+                                        let taken = move || others.iter().enumerate().any(|(j, p)| j != i && p.get() == Some(id));
+                                        view! { <option value=id disabled=taken>{o.label}</option> }
+                                    }).collect_view()}
+                                </select>
+                            </label>
+                        </li>
+                    }
+                }).collect_view()}
+            </ol>
+            <button type="submit" class="primary"
+                disabled=move || busy.get() || voted.get() || (ready.get() && ranking().len() < min)>
+                {move || t().cast_ballot}
+            </button>
+        </form>
     }
 }
 
@@ -312,8 +482,7 @@ fn ReceiptBox(receipt: String, verify_link: String) -> impl IntoView {
 #[cfg(feature = "hydrate")]
 async fn cast(
     slug: &str,
-    option_id: i64,
-    track_id: i64,
+    body: String,
     unlimited: bool,
     pow: Pow,
     feedback: RwSignal<Option<Feedback>>,
@@ -327,7 +496,6 @@ async fn cast(
     let mut proof: Option<String> = None;
     let mut solved_again = false;
     let url = format!("/api/polls/{slug}/votes");
-    let body = serde_json::json!({ "option_id": option_id, "track": track_id }).to_string();
     let token = browser::query_param("voter_token").or_else(|| browser::stored("urna:voter-token"));
     if let Some(tok) = &token {
         browser::store("urna:voter-token", tok);
@@ -373,11 +541,14 @@ async fn cast(
                         continue;
                     }
                     (401, "invite-invalid") => return Feedback::InviteInvalid,
+                    (422, "too-few-choices") => return Feedback::TooFew,
+                    (422, "too-many-choices") => return Feedback::TooMany,
+                    (422, "repeated-choice") => return Feedback::Repeated,
                     (409, "already-voted") => return Feedback::AlreadyVoted,
                     (409, "poll-not-open") => return Feedback::NotOpenYet(p.opens_at),
                     (409, _) => return Feedback::Closed,
                     (401, _) => return Feedback::NeedToken,
-                    (404, _) => return Feedback::OptionGone,
+                    (404, _) | (422, "unknown-choice" | "wrong-ballot-kind") => return Feedback::OptionGone,
                     _ => return Feedback::GaveUp,
                 }
             }
@@ -400,8 +571,7 @@ async fn cast(
 #[cfg(not(feature = "hydrate"))]
 async fn cast(
     _slug: &str,
-    _option_id: i64,
-    _track_id: i64,
+    _body: String,
     _unlimited: bool,
     _pow: Pow,
     _feedback: RwSignal<Option<Feedback>>,
