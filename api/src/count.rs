@@ -106,40 +106,82 @@ pub struct InstantRunoff {
 /// by the poll's order, the one listed last going out. Options that no
 /// ballot ranks first are eliminated one round at a time like any other.
 pub fn instant_runoff<'a>(options: &[i64], ballots: impl IntoIterator<Item = (&'a [i64], i64)>) -> InstantRunoff {
-    let ballots: Vec<(&[i64], i64)> = ballots.into_iter().filter(|b| b.1 > 0).collect();
-    if ballots.is_empty() {
+    // Each ranking as positions in `options`; ballots sit in the pile of
+    // their highest-ranked option still in the count, and only the pile of
+    // the option that goes out moves: each ballot moves at most once per
+    // choice it names, however many rounds there are.
+    // All rankings in one buffer (a ballot is its span of it and its
+    // count): one allocation, not one per distinct ranking.
+    let mut flat: Vec<usize> = Vec::new();
+    let mut spans: Vec<(usize, usize, i64)> = Vec::new();
+    for (ranking, n) in ballots.into_iter().filter(|b| b.1 > 0) {
+        let start = flat.len();
+        flat.extend(ranking.iter().filter_map(|id| options.iter().position(|o| o == id)));
+        spans.push((start, flat.len(), n));
+    }
+    if spans.is_empty() {
         return InstantRunoff { rounds: Vec::new(), winner: None };
     }
-    let mut alive: Vec<i64> = options.to_vec();
-    let mut rounds: Vec<Round> = Vec::new();
-    loop {
-        let mut votes = vec![0i64; alive.len()];
-        let mut exhausted = 0;
-        for (ranking, n) in &ballots {
-            match ranking.iter().find_map(|id| alive.iter().position(|a| a == id)) {
-                Some(at) => {
-                    if let Some(v) = votes.get_mut(at) {
-                        *v += n;
-                    }
-                }
-                None => exhausted += n,
+    let mut alive = vec![true; options.len()];
+    let mut votes = vec![0i64; options.len()];
+    let mut piles: Vec<Vec<(usize, usize)>> = vec![Vec::new(); options.len()];
+    let mut exhausted = 0;
+    // Puts ballot `b` on the pile of its first choice from place `from` on
+    // that is still in the count.
+    let place = |b: usize, from: usize, alive: &[bool], votes: &mut [i64], piles: &mut [Vec<(usize, usize)>]| -> bool {
+        let Some(&(start, end, n)) = spans.get(b) else { return false };
+        let ranking = flat.get(start..end).unwrap_or_default();
+        for (at, &o) in ranking.iter().enumerate().skip(from) {
+            if alive.get(o) == Some(&true)
+                && let (Some(v), Some(pile)) = (votes.get_mut(o), piles.get_mut(o))
+            {
+                *v += n;
+                pile.push((b, at));
+                return true;
             }
         }
-        let counted: i64 = votes.iter().sum();
-        let counts: Vec<RoundCount> =
-            alive.iter().zip(&votes).map(|(&option_id, &votes)| RoundCount { option_id, votes }).collect();
-        let leader = alive.iter().zip(&votes).find(|(_, v)| **v * 2 > counted).map(|(id, _)| *id);
-        let winner = match alive.as_slice() {
-            [only] => Some(*only),
-            _ => leader,
+        false
+    };
+    for (b, &(_, _, n)) in spans.iter().enumerate() {
+        if !place(b, 0, &alive, &mut votes, &mut piles) {
+            exhausted += n;
+        }
+    }
+    let mut rounds: Vec<Round> = Vec::new();
+    loop {
+        let counts: Vec<RoundCount> = options
+            .iter()
+            .zip(&votes)
+            .zip(&alive)
+            .filter(|(_, on)| **on)
+            .map(|((&option_id, &votes), _)| RoundCount { option_id, votes })
+            .collect();
+        if counts.is_empty() {
+            return InstantRunoff { rounds, winner: None };
+        }
+        let counted: i64 = counts.iter().map(|c| c.votes).sum();
+        let winner = match counts.as_slice() {
+            [only] => Some(only.option_id),
+            _ => counts.iter().find(|c| c.votes * 2 > counted).map(|c| c.option_id),
         };
         if let Some(w) = winner {
             rounds.push(Round { counts, eliminated: Vec::new(), exhausted });
             return InstantRunoff { rounds, winner: Some(w) };
         }
-        let out = loser(&counts, &rounds);
-        rounds.push(Round { counts, eliminated: vec![out], exhausted });
-        alive.retain(|a| *a != out);
+        let out_id = loser(&counts, &rounds);
+        rounds.push(Round { counts, eliminated: vec![out_id], exhausted });
+        let Some(out) = options.iter().position(|o| *o == out_id) else {
+            return InstantRunoff { rounds, winner: None };
+        };
+        if let Some(a) = alive.get_mut(out) {
+            *a = false;
+        }
+        let pile = piles.get_mut(out).map(std::mem::take).unwrap_or_default();
+        for (b, at) in pile {
+            if !place(b, at + 1, &alive, &mut votes, &mut piles) {
+                exhausted += spans.get(b).map_or(0, |x| x.2);
+            }
+        }
     }
 }
 

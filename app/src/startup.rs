@@ -109,6 +109,7 @@ async fn maintain(
             _ = tick.tick() => {
                 ticks += 1;
                 crate::ops::metrics().run_upkeep();
+                registry.recount_stale_runoffs();
                 apply_schedules(&registry).await;
                 if let Err(e) = registry.sync().await {
                     tracing::warn!(error = %e, "syncing polls failed");

@@ -68,6 +68,7 @@ pub async fn export_csv(
     let mut read = ReadModel::default();
     read.apply(query::poll_counts(&state.db, def.id).await?);
     let snap = read.snapshot(def, Utc::now());
+    // (A fresh model counts its runoff at once.)
     let as_of = snap.as_of.map(|t| t.to_rfc3339()).unwrap_or_default();
     let mut out = String::from("poll,status,as_of,track,weight,option_id,option,votes,percent\r\n");
     let status = snap.status.as_str();

@@ -30,12 +30,21 @@ fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
+/// How often a ranked poll's runoff is recounted while its ballots change:
+/// a recount walks every distinct ranking (tens of milliseconds at 100,000
+/// of them), and a snapshot is made after every commit.
+pub const RUNOFF_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// The per-shard counts of one poll.
 #[derive(Debug, Default)]
 pub struct ReadModel {
     shards: HashMap<String, Counts>,
     ballots: HashMap<String, BallotCounts>,
     as_of: Option<DateTime<Utc>>,
+    /// The last runoff of each ranked track, and when it was counted.
+    runoff: Option<(std::time::Instant, HashMap<i64, api::count::InstantRunoff>)>,
+    /// The ballots changed since that count.
+    ballots_changed: bool,
 }
 
 impl ReadModel {
@@ -62,7 +71,52 @@ impl ReadModel {
         for (track, choices, votes) in totals {
             changed |= counts.insert((track, choices), votes) != Some(votes);
         }
+        self.ballots_changed |= changed;
         changed
+    }
+
+    /// Whether the last snapshot showed a runoff older than the ballots.
+    pub fn runoff_is_stale(&self) -> bool {
+        self.ballots_changed && self.runoff.is_some()
+    }
+
+    /// Whether the last snapshot showed a runoff older than the ballots;
+    /// if so, forgets it, so that the next snapshot counts afresh.
+    pub fn expire_stale_runoff(&mut self) -> bool {
+        let stale = self.runoff_is_stale();
+        if stale {
+            self.runoff = None;
+        }
+        stale
+    }
+
+    /// Each ranked track's runoff: counted again when the ballots changed,
+    /// at most every [`RUNOFF_EVERY`] while the poll is open (and at once
+    /// when it is not: a closed poll's runoff is always exact); otherwise
+    /// the last count, which `expire_stale_runoff` brings up to date.
+    fn runoffs(&mut self, def: &PollDef, now: DateTime<Utc>) -> HashMap<i64, api::count::InstantRunoff> {
+        if def.ballot.kind != PollKind::Ranked {
+            return HashMap::new();
+        }
+        let open = def.phase_at(now) == crate::domain::Phase::Open;
+        let fresh = |at: &std::time::Instant| !self.ballots_changed || (open && at.elapsed() < RUNOFF_EVERY);
+        if let Some((at, runoffs)) = &self.runoff
+            && fresh(at)
+        {
+            return runoffs.clone();
+        }
+        let ids: Vec<i64> = def.options.iter().map(|o| o.id).collect();
+        let runoffs: HashMap<i64, api::count::InstantRunoff> = def
+            .tracks
+            .iter()
+            .map(|t| {
+                let distinct = self.track_ballots(t.id);
+                (t.id, api::count::instant_runoff(&ids, distinct.iter().map(|(c, n)| (*c, *n))))
+            })
+            .collect();
+        self.runoff = Some((std::time::Instant::now(), runoffs.clone()));
+        self.ballots_changed = false;
+        runoffs
     }
 
     /// Folds in counts read from the database. Returns whether anything
@@ -100,7 +154,8 @@ impl ReadModel {
         self.shards.values().filter_map(|c| c.get(&(option_id, track_id))).sum()
     }
 
-    pub fn snapshot(&self, def: &PollDef, now: DateTime<Utc>) -> Results {
+    pub fn snapshot(&mut self, def: &PollDef, now: DateTime<Utc>) -> Results {
+        let mut runoffs = self.runoffs(def, now);
         let tracks: Vec<TrackResults> = def
             .tracks
             .iter()
@@ -108,14 +163,14 @@ impl ReadModel {
                 let votes: Vec<i64> = def.options.iter().map(|o| self.total(o.id, t.id)).collect();
                 let total: i64 = votes.iter().sum();
                 let kind = def.ballot.kind;
-                let distinct = if kind.has_ballots() { self.track_ballots(t.id) } else { HashMap::new() };
-                let ballots = if kind.has_ballots() { distinct.values().sum() } else { total };
+                let ballots = if kind.has_ballots() {
+                    self.ballots.values().flatten().filter(|((track, _), _)| *track == t.id).map(|(_, n)| n).sum()
+                } else {
+                    total
+                };
                 // A `multiple` option's share is of the ballots that chose it.
                 let base = if kind == PollKind::Multiple { ballots } else { total };
-                let instant_runoff = (kind == PollKind::Ranked).then(|| {
-                    let ids: Vec<i64> = def.options.iter().map(|o| o.id).collect();
-                    api::count::instant_runoff(&ids, distinct.iter().map(|(c, n)| (*c, *n)))
-                });
+                let instant_runoff = runoffs.remove(&t.id);
                 TrackResults {
                     id: t.id,
                     name: t.name.clone(),
@@ -240,6 +295,29 @@ mod tests {
         let s = m.snapshot(&bbb(), Utc::now());
         assert_eq!(s.weighted[0].percent, 75.0);
         assert_eq!(s.weighted[1].percent, 25.0);
+    }
+
+    #[test]
+    fn a_ranked_runoff_is_recounted_at_most_every_quarter_second_while_open_and_always_once_closed() {
+        let mut def = bbb();
+        def.tracks.truncate(1);
+        def.ballot = crate::domain::BallotRule { kind: PollKind::Ranked, min: 1, max: 2 };
+        let mut m = ReadModel::default();
+        let winner = |s: &Results| s.tracks[0].instant_runoff.as_ref().and_then(|r| r.winner);
+        m.set_ballots("i1", [(1, vec![10], 2), (1, vec![11], 1)]);
+        assert_eq!(winner(&m.snapshot(&def, Utc::now())), Some(10));
+        // New ballots within the quarter second: the counts move, the runoff waits...
+        m.set_ballots("i1", [(1, vec![11], 5)]);
+        let s = m.snapshot(&def, Utc::now());
+        assert_eq!((s.tracks[0].ballots, winner(&s)), (7, Some(10)));
+        // ...until the tick finds it stale and recounts.
+        assert!(m.expire_stale_runoff());
+        assert_eq!(winner(&m.snapshot(&def, Utc::now())), Some(11));
+        assert!(!m.expire_stale_runoff(), "nothing changed since");
+        // A closed poll is recounted at once.
+        m.set_ballots("i2", [(1, vec![10], 9)]);
+        def.status = PollStatus::Closed;
+        assert_eq!(winner(&m.snapshot(&def, Utc::now())), Some(10));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! its published results. Built once at start-up and shared by all HTTP
 //! workers, so a vote costs no database read and each poll has one actor.
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use actix::prelude::*;
@@ -28,6 +28,8 @@ pub struct PollShared {
     results: watch::Sender<Arc<Published>>,
     /// Votes buffered or in flight in the actor: the backpressure gauge.
     pub pending: AtomicUsize,
+    /// A recount of a stale runoff is scheduled (see [`Self::recount_later`]).
+    recount_due: AtomicBool,
 }
 
 impl PollShared {
@@ -40,7 +42,7 @@ impl PollShared {
     }
 
     /// Rebuilds the snapshot and hands it to every reader.
-    fn republish(&self, read: &ReadModel) {
+    fn republish(&self, read: &mut ReadModel) {
         let snapshot = read.snapshot(&self.def(), Utc::now());
         self.results.send_replace(Arc::new(Published::new(snapshot)));
     }
@@ -57,7 +59,7 @@ impl PollShared {
         read.set_counts(shard, totals);
         read.set_ballots(shard, ballots);
         read.advance_as_of(Some(at));
-        self.republish(&read);
+        self.republish(&mut read);
     }
 
     /// Folds in another instance's totals, received through Redis.
@@ -71,8 +73,27 @@ impl PollShared {
         let mut read = self.read_model();
         let changed = read.set_counts(shard, totals) | read.set_ballots(shard, ballots) | read.advance_as_of(Some(at));
         if changed {
-            self.republish(&read);
+            self.republish(&mut read);
         }
+    }
+
+    /// When the last snapshot reused a runoff older than its ballots (a
+    /// ranked poll counted again within `RUNOFF_EVERY`), publishes a fresh
+    /// one once that has passed: the runoff trails the counts by a quarter
+    /// second at most, and is recounted at most four times a second.
+    pub fn recount_later(self: &Arc<Self>) {
+        if !self.read_model().runoff_is_stale() || self.recount_due.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let shared = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(super::model::RUNOFF_EVERY).await;
+            shared.recount_due.store(false, Ordering::Release);
+            let mut read = shared.read_model();
+            if read.expire_stale_runoff() {
+                shared.republish(&mut read);
+            }
+        });
     }
 
     /// Latest published results.
@@ -99,6 +120,7 @@ impl CommitSink for PollSink {
             bus.results(self.shared.poll_id, &totals, &ballots, at);
         }
         self.shared.publish_commit(shard, totals, ballots, at);
+        self.shared.recount_later();
     }
 
     fn released(&self, n: usize) {
@@ -161,6 +183,7 @@ impl Registry {
                 Incoming::Results { poll, shard, totals, ballots, at } => {
                     if let Some(entry) = self.get_by_id(poll) {
                         entry.shared.apply_remote(&shard, totals, ballots, at);
+                        entry.shared.recount_later();
                     }
                 }
                 Incoming::PollChanged(id) => {
@@ -230,7 +253,7 @@ impl Registry {
                 shared
             }
             None => {
-                let read = ReadModel::default();
+                let mut read = ReadModel::default();
                 let (tx, _) = watch::channel(Arc::new(Published::new(read.snapshot(&def, Utc::now()))));
                 Arc::new(PollShared {
                     poll_id: def.id,
@@ -239,6 +262,7 @@ impl Registry {
                     read: Mutex::new(read),
                     results: tx,
                     pending: AtomicUsize::new(0),
+                    recount_due: AtomicBool::new(false),
                 })
             }
         };
@@ -250,7 +274,7 @@ impl Registry {
         if let Some(bus) = &self.bus {
             bus.cache(def);
         }
-        shared.republish(&shared.read_model());
+        shared.republish(&mut shared.read_model());
     }
 
     pub fn remove(&self, id: i64) {
@@ -293,6 +317,18 @@ impl Registry {
         }
     }
 
+    /// Publishes the runoff of every ranked poll whose last snapshot
+    /// reused an older one (see `ReadModel::snapshot`): called each tick,
+    /// so a runoff never trails its counts for longer than that.
+    pub fn recount_stale_runoffs(&self) {
+        for entry in self.all() {
+            let mut read = entry.shared.read_model();
+            if read.expire_stale_runoff() {
+                entry.shared.republish(&mut read);
+            }
+        }
+    }
+
     /// Re-reads one poll from the database.
     pub async fn reload(&self, id: i64) -> anyhow::Result<()> {
         match query::poll_by_id(&self.deps.db, id).await? {
@@ -328,10 +364,11 @@ impl Registry {
         let mut counts = query::poll_counts(&self.deps.db, entry.def.id).await?;
         if !include_own {
             counts.by_shard.remove(&*self.deps.shard);
+            counts.ballots_by_shard.remove(&*self.deps.shard);
         }
         let mut read = entry.shared.read_model();
         if read.apply(counts) {
-            entry.shared.republish(&read);
+            entry.shared.republish(&mut read);
         }
         Ok(())
     }

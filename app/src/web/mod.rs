@@ -286,7 +286,12 @@ fn form_error(err: actix_web::error::UrlencodedError, _req: &HttpRequest) -> act
 /// The voting page's form. Its fields are read in order, so `option_ids`
 /// (checkboxes) and `ranking` (one select per place, most preferred
 /// first) repeat; a field left blank is not there.
-#[derive(utoipa::ToSchema)]
+///
+/// Read by [`form_vote`], field by field; the derived `Deserialize` is
+/// never used, but its `deny_unknown_fields` is what gives the schema
+/// `additionalProperties: false`, as the reader holds.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct VoteForm {
     /// `single` polls.

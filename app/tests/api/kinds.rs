@@ -28,6 +28,20 @@ async fn close(app: &TestApp, id: i64) {
     assert_eq!(a.status, StatusCode::OK, "close failed: {:?}", a.body);
 }
 
+/// The results once the first track's runoff counts all `n` ballots (it
+/// is recounted at most every quarter second while votes arrive).
+async fn settled(app: &TestApp, slug: &str, n: i64) -> Value {
+    eventually(Duration::from_secs(3), "the runoff counting every ballot", || async {
+        let track = &app.results(slug).await["tracks"][0];
+        let first = &track["instant_runoff"]["rounds"][0];
+        let counted: i64 =
+            first["counts"].as_array().map_or(0, |c| c.iter().map(|c| c["votes"].as_i64().unwrap()).sum());
+        counted + first["exhausted"].as_i64().unwrap_or(0) == n
+    })
+    .await;
+    app.results(slug).await
+}
+
 fn counts(track: &Value) -> Vec<i64> {
     track["options"].as_array().unwrap().iter().map(|o| o["votes"].as_i64().unwrap()).collect()
 }
@@ -111,7 +125,7 @@ async fn ranked_choice(app: TestApp) {
     assert_eq!(first.body, again.body, "the replay is the first answer, receipt and all");
     assert_problem(&app.vote("rank", json!({ "ranking": [o[0], o[3]] }), &key).await, 422, "idempotency-key-reused");
 
-    let r = app.results("rank").await;
+    let r = settled(&app, "rank", 11).await;
     let track = &r["tracks"][0];
     // The ten ballots and the retried one: Ana 4, Bruno 4, Carla 2, Davi 1.
     assert_eq!(counts(track), vec![4, 4, 2, 1], "first preferences");
@@ -208,7 +222,7 @@ async fn one_ranking_per_voter(app: TestApp) {
     assert_eq!(app.vote("once", json!({ "ranking": [o[0], o[2]] }), &token).await.status, StatusCode::OK);
     assert_problem(&app.vote("once", json!({ "ranking": [o[1], o[2]] }), &token).await, 409, "already-voted");
     assert_problem(&app.vote("once", json!({ "ranking": [o[1], o[2]] }), &[]).await, 401, "voter-credential-required");
-    let track = &app.results("once").await["tracks"][0];
+    let track = &settled(&app, "once", 1).await["tracks"][0];
     assert_eq!((track["ballots"].as_i64(), track["instant_runoff"]["winner"].as_i64()), (Some(1), Some(o[0])));
 
     // The ballot rule is checked against the options and locked once open.
@@ -293,7 +307,7 @@ async fn the_voting_page_form_casts_sets_and_rankings_without_javascript() {
     assert!(html.contains("Each option can be chosen only once."), "{html}");
 
     assert_eq!(counts(&app.results("form-pick").await["tracks"][0]), vec![1, 0, 1, 0]);
-    let ranked = &app.results("form-rank").await["tracks"][0];
+    let ranked = &settled(&app, "form-rank", 1).await["tracks"][0];
     assert_eq!(counts(ranked), vec![0, 1, 0, 0]);
     assert_eq!(ranked["instant_runoff"]["winner"], r[1]);
 }
