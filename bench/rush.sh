@@ -45,6 +45,10 @@ counted_before=$(psql "$DB_URL" -Atc "select coalesce(sum(votes),0) from counter
 echo "1/2 ceiling: GET /healthz"
 CEIL=$(URNA_BENCH_MODE=get wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s -s bench/wrk.lua "$BASE/healthz" | grep '^URNA')
 echo "  $CEIL"
+echo "1b/3 the voting page alone: GET /p/demo (served from the page cache)"
+PAGE=$(URNA_BENCH_MODE=get wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s -s bench/wrk.lua "$BASE/p/demo" | grep '^URNA')
+echo "  $PAGE"
+PAGE_BYTES=$(curl -s -o /dev/null -w '%{size_download}' "$BASE/p/demo")
 echo "2/3 the rush: page, css, boot.js, js, wasm (brotli), poll, vote"
 RUSH=$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s -s bench/rush.lua "$BASE" | grep '^URNA')
 echo "  $RUSH"
@@ -58,6 +62,8 @@ echo "  $BACK"
 CEIL_RPS=$(echo "$CEIL" | field rps); VISITORS=$(echo "$RUSH" | field visitors); RUSH_RPS=$(echo "$RUSH" | field rps)
 OK=$(echo "$RUSH" | field ok); OTHER=$(echo "$RUSH" | field other); BYTES=$(echo "$RUSH" | field bytes_per_s)
 RATIO=$(python3 -c "print(f'{$VISITORS / $CEIL_RPS:.3f}')")
+PAGE_RPS=$(echo "$PAGE" | field rps)
+PAGE_RATIO=$(python3 -c "print(f'{$PAGE_RPS / $CEIL_RPS:.2f}')")
 cat > docs/RUSH.md <<MD
 # The opening rush
 
@@ -74,9 +80,13 @@ connections.
 | run | requests/s | visitors/s | p50 | p99 | answers |
 | --- | ---: | ---: | ---: | ---: | --- |
 | \`GET /healthz\` (HTTP ceiling) | $CEIL_RPS | | $(echo "$CEIL" | field p50_ms) ms | $(echo "$CEIL" | field p99_ms) ms | |
+| the voting page alone (\`GET /p/demo\`, $PAGE_BYTES bytes, from the page cache) | **$PAGE_RPS** | | $(echo "$PAGE" | field p50_ms) ms | $(echo "$PAGE" | field p99_ms) ms | $(echo "$PAGE" | field ok) 2xx, $(echo "$PAGE" | field other) other |
 | the rush | $RUSH_RPS | **$VISITORS** | $(echo "$RUSH" | field p50_ms) ms | $(echo "$RUSH" | field p99_ms) ms | $OK 2xx, $OTHER other |
 | returning visitors (assets cached: page, poll, vote) | $(echo "$BACK" | field rps) | $(echo "$BACK" | field visitors) | $(echo "$BACK" | field p50_ms) ms | $(echo "$BACK" | field p99_ms) ms | $(echo "$BACK" | field ok) 2xx, $(echo "$BACK" | field other) other |
 
+- Voting-page views/s against the ceiling's requests/s: **$PAGE_RATIO** (the page is rendered
+  once per poll state and language and served from memory, \`ETag\`/\`304\`, a shared cache may
+  keep it a second).
 - Visitors/s against the ceiling's requests/s: **$RATIO** (each visitor is seven requests);
   returning visitors: $(python3 -c "print(f'{$(echo "$BACK" | field visitors) / $CEIL_RPS:.3f}')") (three requests each).
 - The server sent $(python3 -c "print(f'{$BYTES / 1e6:.0f}')") MB/s, mostly the brotli bundle.

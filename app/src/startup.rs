@@ -245,6 +245,7 @@ impl Application {
         let server = HttpServer::new(move || {
             let ui = ui.clone();
             App::new()
+                .wrap(actix_web::middleware::from_fn(crate::web::page_cache))
                 .wrap(http::security_headers(&frame_ancestors, tls))
                 .wrap(actix_web::middleware::from_fn(http::frame_options))
                 .wrap(actix_web::middleware::from_fn(crate::ops::observe))

@@ -17,9 +17,6 @@ pub trait Backend: Send + Sync + 'static {
     fn poll(&self, slug: &str) -> Option<Poll>;
     /// The poll's results if the public may see them now.
     fn results(&self, slug: &str) -> Result<Results, Problem>;
-    /// A `Set-Cookie` value for the voting page, when the poll identifies
-    /// voters by cookie and this reader has none yet.
-    fn voter_cookie(&self, req: &actix_web::HttpRequest, slug: &str) -> Option<String>;
 }
 
 /// The `Backend` of the current render.

@@ -78,7 +78,14 @@ pub fn shell(assets: AssetNames) -> impl IntoView {
 #[cfg(feature = "ssr")]
 fn server_locale() -> Locale {
     let Some(req) = use_context::<leptos_actix::Request>() else { return Locale::PtBr };
-    let req = req.into_inner();
+    request_locale(&req.into_inner())
+}
+
+/// The language a request gets a page in: its `urna_lang` cookie, else
+/// the first language of its `Accept-Language`, else pt-BR. (The server's
+/// page cache keys on it.)
+#[cfg(feature = "ssr")]
+pub fn request_locale(req: &actix_web::HttpRequest) -> Locale {
     if let Some(c) = req.cookie(i18n::LANG_COOKIE) {
         return Locale::from_tag(c.value());
     }

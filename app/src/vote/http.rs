@@ -48,6 +48,12 @@ pub struct VoteBody {
     pub ranking: Option<Vec<i64>>,
     #[serde(default)]
     pub track: Option<TrackRef>,
+    /// A voter cookie made for this very request, standing in for the
+    /// cookie it did not send: the no-JavaScript form's first vote on a
+    /// poll that identifies voters by cookie (the cookie comes back with
+    /// its redirect). Never read from a body.
+    #[serde(skip)]
+    pub fresh_cookie: Option<String>,
 }
 
 impl VoteBody {
@@ -94,15 +100,22 @@ fn resolve_track<'a>(def: &'a PollDef, track: Option<&TrackRef>) -> Result<&'a T
 /// The voter a request names: by its token when it sends one (an invalid
 /// token is an error, never a fall-back to the cookie), else by a valid
 /// voter cookie; the keyed hash and where it came from.
-fn presented_voter(req: &HttpRequest, state: &AppState) -> Result<Option<(VoterKind, [u8; 32])>, CredentialError> {
+fn presented_voter(
+    req: &HttpRequest,
+    state: &AppState,
+    fresh_cookie: Option<&str>,
+) -> Result<Option<(VoterKind, [u8; 32])>, CredentialError> {
     if let Some(token) = req.headers().get(VOTER_TOKEN_HEADER) {
         let token = token.to_str().map_err(|_| CredentialError::Malformed)?;
         let id = voter::verify_token(state.voter_token_secret.as_ref(), token, Utc::now().timestamp())?;
         return Ok(Some((VoterKind::Token, state.server_key.voter_hash(VoterKind::Token, &id))));
     }
-    Ok(req
-        .cookie(VOTER_COOKIE)
-        .and_then(|c| state.server_key.verify_cookie(c.value()))
+    let sent = req.cookie(VOTER_COOKIE);
+    Ok(sent
+        .as_ref()
+        .map(|c| c.value())
+        .or(fresh_cookie)
+        .and_then(|c| state.server_key.verify_cookie(c))
         .map(|id| (VoterKind::Cookie, state.server_key.voter_hash(VoterKind::Cookie, &id))))
 }
 
@@ -185,6 +198,7 @@ fn voter_hash(
     state: &AppState,
     def: &PollDef,
     invite: Option<[u8; 32]>,
+    fresh_cookie: Option<&str>,
 ) -> Result<[u8; 32], ApiError> {
     if def.voter_identity == VoterIdentity::Invite {
         return invite.ok_or_else(|| {
@@ -193,7 +207,7 @@ fn voter_hash(
             ))
         });
     }
-    match presented_voter(req, state).map_err(|e| ApiError::VoterTokenInvalid(e.to_string()))? {
+    match presented_voter(req, state, fresh_cookie).map_err(|e| ApiError::VoterTokenInvalid(e.to_string()))? {
         Some((VoterKind::Token, h)) => Ok(h),
         Some((VoterKind::Cookie, h)) if def.voter_identity == VoterIdentity::Cookie => Ok(h),
         _ if def.voter_identity == VoterIdentity::Token => Err(ApiError::VoterCredentialRequired(format!(
@@ -346,12 +360,13 @@ async fn vote(
     let pow = checked_pow(req, state, def)?;
     let invite = presented_invite(req, state)?;
     let voter = match track.dedupe {
-        Dedupe::OnePerVoter => Some(voter_hash(req, state, def, invite)?),
+        Dedupe::OnePerVoter => Some(voter_hash(req, state, def, invite, body.fresh_cookie.as_deref())?),
         Dedupe::Unlimited => None,
     };
     if limits.per_voter > 0
         // On unlimited tracks a credential is optional; a valid one still limits its voter.
-        && let Some(v) = voter.or_else(|| presented_voter(req, state).ok().flatten().map(|(_, h)| h))
+        && let Some(v) =
+            voter.or_else(|| presented_voter(req, state, body.fresh_cookie.as_deref()).ok().flatten().map(|(_, h)| h))
     {
         limit(state, Key::Voter(v), limits.per_voter, "voter")?;
     }

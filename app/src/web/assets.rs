@@ -87,6 +87,28 @@ fn accepts(req: &HttpRequest, coding: &str) -> bool {
     })
 }
 
+/// The best of a body's encodings that the request accepts (`br`, else
+/// `gzip`, else none), with its `Content-Encoding` set.
+pub(super) fn encoded(
+    req: &HttpRequest,
+    res: &mut actix_web::HttpResponseBuilder,
+    identity: &Bytes,
+    br: Option<&Bytes>,
+    gzip: Option<&Bytes>,
+) -> Bytes {
+    match (br, gzip) {
+        (Some(br), _) if accepts(req, "br") => {
+            res.insert_header((header::CONTENT_ENCODING, "br"));
+            br.clone()
+        }
+        (_, Some(gz)) if accepts(req, "gzip") => {
+            res.insert_header((header::CONTENT_ENCODING, "gzip"));
+            gz.clone()
+        }
+        _ => identity.clone(),
+    }
+}
+
 /// `GET /pkg/{name}`.
 pub async fn serve(
     req: HttpRequest,
@@ -114,16 +136,6 @@ pub async fn serve(
         return Ok(res.status(actix_web::http::StatusCode::NOT_MODIFIED).finish());
     }
     res.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(file.content_type)));
-    let body = match (&file.br, &file.gzip) {
-        (Some(br), _) if accepts(&req, "br") => {
-            res.insert_header((header::CONTENT_ENCODING, "br"));
-            br.clone()
-        }
-        (_, Some(gz)) if accepts(&req, "gzip") => {
-            res.insert_header((header::CONTENT_ENCODING, "gzip"));
-            gz.clone()
-        }
-        _ => file.identity.clone(),
-    };
+    let body = encoded(&req, &mut res, &file.identity, file.br.as_ref(), file.gzip.as_ref());
     Ok(res.body(body))
 }

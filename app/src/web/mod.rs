@@ -14,8 +14,10 @@ use leptos_actix::{LeptosRoutes, generate_route_list};
 use serde::Deserialize;
 
 mod assets;
+mod page_cache;
 
 pub use assets::Assets;
+pub use page_cache::{PageCache, serve as page_cache};
 
 use crate::http::ApiError;
 use crate::read::{poll_view, public_poll, public_visibility, voter_cookie};
@@ -43,11 +45,6 @@ impl Backend for Pages {
         public_visibility(&entry.def).map_err(|e| problem(&e))?;
         Ok(entry.shared.results().snapshot.clone())
     }
-
-    fn voter_cookie(&self, req: &HttpRequest, slug: &str) -> Option<String> {
-        let entry = public_poll(&self.state, slug).ok()?;
-        voter_cookie(req, &self.state, &entry.def).map(|c| c.to_string())
-    }
 }
 
 /// The page helpers' part of the OpenAPI document.
@@ -63,6 +60,7 @@ pub struct Ui {
     backend: Arc<dyn Backend>,
     state: web::Data<AppState>,
     assets: Assets,
+    pages: PageCache,
 }
 
 impl Ui {
@@ -75,6 +73,7 @@ impl Ui {
             backend: Arc::new(Pages { state: state.clone() }),
             state,
             assets,
+            pages: PageCache::default(),
         })
     }
 
@@ -82,6 +81,7 @@ impl Ui {
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {
         cfg.app_data(web::Data::new(DefaultFrameAncestors(self.frame_ancestors.clone())))
             .app_data(web::Data::new(self.assets.clone()))
+            .app_data(web::Data::new(self.pages.clone()))
             .service(crate::http::resource("/oembed").route(web::get().to(oembed)))
             .service(crate::http::resource("/p/{slug}/qr.svg").route(web::get().to(qr_code)))
             .service(
@@ -357,7 +357,12 @@ pub async fn vote_form(
     form: web::Form<Vec<(String, String)>>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let (body, track) = form_vote(&form)?;
+    let (mut body, track) = form_vote(&form)?;
+    // The page hands out no cookie (it is the same for everyone): a first
+    // vote without one gets a voter cookie now, votes with it, and takes
+    // it home with the redirect.
+    let fresh = public_poll(&state, &path).ok().and_then(|entry| voter_cookie(&req, &state, &entry.def));
+    body.fresh_cookie = fresh.as_ref().map(|c| c.value().to_owned());
     let answer = vote::cast(&req, &path, body, &state).await;
     let outcome = vote::outcome(&answer);
     let slug: String = path.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
@@ -366,6 +371,9 @@ pub async fn vote_form(
     // The vote's cookies (results after voting) come back with the redirect.
     for cookie in answer.iter().flat_map(|a| a.cookies()) {
         back.cookie(cookie.into_owned());
+    }
+    if let Some(cookie) = fresh {
+        back.cookie(cookie);
     }
     Ok(back.insert_header((header::LOCATION, format!("/p/{slug}?outcome={outcome}{track}"))).finish())
 }

@@ -136,10 +136,11 @@ impl Feedback {
     }
 }
 
+/// The page is the same for every reader (the server renders it once per
+/// poll state and language): a voter cookie, where the poll needs one,
+/// comes from the poll's API answer, which the page asks for as it starts.
 #[component]
 pub fn VotePage() -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    give_voter_cookie(&crate::pages::slug_param()());
     crate::pages::poll_page(|poll| view! { <Ballot poll/> })
 }
 
@@ -148,25 +149,7 @@ pub fn VotePage() -> impl IntoView {
 /// new tab, never inside the frame.
 #[component]
 pub fn EmbedPage() -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    give_voter_cookie(&crate::pages::slug_param()());
     crate::pages::poll_page(|poll| view! { <Ballot poll embedded=true/> })
-}
-
-/// One-per-voter polls identified by cookie need the voter cookie before
-/// the first vote; the page hands it out as the poll API does.
-#[cfg(feature = "ssr")]
-fn give_voter_cookie(slug: &str) {
-    let (Some(backend), Some(req), Some(res)) =
-        (api::backend(), use_context::<leptos_actix::Request>(), use_context::<leptos_actix::ResponseOptions>())
-    else {
-        return;
-    };
-    if let Some(cookie) = backend.voter_cookie(&req.into_inner(), slug)
-        && let Ok(value) = actix_web::http::header::HeaderValue::from_str(&cookie)
-    {
-        res.append_header(actix_web::http::header::SET_COOKIE, value);
-    }
 }
 
 #[component]
@@ -183,9 +166,14 @@ fn Ballot(poll: Poll, #[prop(optional)] embedded: bool) -> impl IntoView {
     let title = poll.title.clone();
     let pow = poll.pow;
     let rule = (poll.kind, poll.min_choices, poll.max_choices);
+    let needs_cookie = poll.voter_identity == api::VoterIdentity::Cookie
+        && poll.tracks.iter().any(|t| t.dedupe == Dedupe::OnePerVoter);
     {
         let slug = poll.slug.clone();
         crate::pages::in_browser(move || {
+            if needs_cookie {
+                guard::fetch_voter_cookie(&slug);
+            }
             browser::keep_param_for_visit("invite", &invite_key(&slug));
             if pow != Pow::Off {
                 guard::prefetch(&slug);
@@ -495,6 +483,7 @@ async fn cast(
     let invite = browser::session_value(&invite_key(slug));
     let mut proof: Option<String> = None;
     let mut solved_again = false;
+    let mut asked_for_cookie = false;
     let url = format!("/api/polls/{slug}/votes");
     let token = browser::query_param("voter_token").or_else(|| browser::stored("urna:voter-token"));
     if let Some(tok) = &token {
@@ -541,6 +530,13 @@ async fn cast(
                         continue;
                     }
                     (401, "invite-invalid") => return Feedback::InviteInvalid,
+                    // No voter cookie yet (the page's own request for it
+                    // has not come back): the poll's answer brings one.
+                    (401, "voter-credential-required") if !asked_for_cookie && token.is_none() => {
+                        asked_for_cookie = true;
+                        let _ = api::get::<Poll>(&format!("/api/polls/{slug}")).await;
+                        continue;
+                    }
                     (422, "too-few-choices") => return Feedback::TooFew,
                     (422, "too-many-choices") => return Feedback::TooMany,
                     (422, "repeated-choice") => return Feedback::Repeated,
@@ -624,6 +620,15 @@ mod guard {
         web_sys::window()?.btoa(&serde_json::to_string(&s).ok()?).ok()
     }
 
+    /// Asks for the poll, whose answer sets the voter cookie this browser
+    /// lacks (polls that identify voters by cookie).
+    pub fn fetch_voter_cookie(slug: &str) {
+        let url = format!("/api/polls/{slug}");
+        leptos::task::spawn_local(async move {
+            let _ = api::get::<api::Poll>(&url).await;
+        });
+    }
+
     /// Solves the next challenge in the background.
     pub fn prefetch(slug: &str) {
         let slug = slug.to_owned();
@@ -658,4 +663,6 @@ mod guard {
 mod guard {
     /// Only the browser solves.
     pub fn prefetch(_slug: &str) {}
+    /// Only the browser keeps cookies.
+    pub fn fetch_voter_cookie(_slug: &str) {}
 }

@@ -1,0 +1,248 @@
+//! The pages everyone opens at once — a poll's voting page, its embed and
+//! its live dashboard — rendered once per poll state and language and then
+//! served from memory, the same bytes for every reader, with an `ETag`
+//! (`304` to `If-None-Match`) and a `Cache-Control` that lets a shared cache
+//! keep them a second and serve them stale while it asks again.
+//!
+//! Nothing in these pages is per reader: the language comes from the
+//! `urna_lang` cookie or `Accept-Language` (the key has it, the answer
+//! `Vary`s on both), a voter cookie comes from the poll's API answer or the
+//! voting form, never from the page. Leptos marks its inline scripts with a
+//! per-render nonce; a cached page has its nonces taken out and its policy
+//! names each inline script by its SHA-256 instead.
+//!
+//! Only `GET`s without a query string are cached (`?outcome=` and the like
+//! render each time), and only `200` answers that set no cookie.
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{Method, StatusCode, header};
+use actix_web::middleware::Next;
+use actix_web::{HttpResponse, web};
+use base64::Engine;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+use crate::domain::PollStatus;
+use crate::read::public_visibility;
+use crate::state::AppState;
+
+/// How long a shared cache may keep a page, and serve it stale after.
+const CACHE_CONTROL: &str = "public, max-age=1, stale-while-revalidate=5";
+
+/// What a page's bytes depend on besides its path and language.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct State {
+    version: i64,
+    status: PollStatus,
+    /// The live dashboard only: the results it was rendered with.
+    results: Option<(Option<DateTime<Utc>>, i64, bool)>,
+}
+
+/// A rendered page, ready to send.
+struct Page {
+    state: State,
+    body: Bytes,
+    /// The same compressed, once, when rendered.
+    br: Option<Bytes>,
+    gzip: Option<Bytes>,
+    etag: String,
+    csp: String,
+    content_type: header::HeaderValue,
+}
+
+/// The newest rendering of each (path, language); an older state is
+/// replaced, so the map holds at most pages × languages per poll.
+#[derive(Clone, Default)]
+pub struct PageCache(Arc<Mutex<HashMap<Key, Arc<Page>>>>);
+
+/// A page's path and language.
+type Key = (String, &'static str);
+
+impl PageCache {
+    fn get(&self, key: &Key, state: &State) -> Option<Arc<Page>> {
+        let pages = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        pages.get(key).filter(|p| p.state == *state).cloned()
+    }
+
+    fn put(&self, key: Key, page: Arc<Page>) {
+        let mut pages = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        pages.insert(key, page);
+    }
+}
+
+/// The poll and page kind of a cacheable path: `/p/{slug}`,
+/// `/p/{slug}/embed`, `/p/{slug}/live`.
+fn cacheable(path: &str) -> Option<(&str, bool)> {
+    let rest = path.strip_prefix("/p/")?;
+    let (slug, page) = rest.split_once('/').unwrap_or((rest, ""));
+    match page {
+        "" | "embed" => Some((slug, false)),
+        "live" => Some((slug, true)),
+        _ => None,
+    }
+}
+
+/// The state a poll's page would be rendered in now.
+fn state_of(state: &AppState, slug: &str, live: bool) -> Option<State> {
+    let entry = state.registry.get(slug)?;
+    let def = &entry.def;
+    let now = Utc::now();
+    if def.status == PollStatus::Draft {
+        return None;
+    }
+    let results = live.then(|| {
+        let published = entry.shared.results();
+        (published.snapshot.as_of, published.snapshot.total_votes, public_visibility(def).is_ok())
+    });
+    Some(State { version: def.version, status: def.effective_status(now), results })
+}
+
+/// Middleware: answers cacheable pages from memory, rendering on a miss.
+pub async fn serve(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let target = (req.method() == Method::GET && req.query_string().is_empty())
+        .then(|| cacheable(req.path()))
+        .flatten()
+        .and_then(|(slug, live)| {
+            let app = req.app_data::<web::Data<AppState>>()?;
+            let cache = req.app_data::<web::Data<PageCache>>()?;
+            Some((state_of(app, slug, live)?, cache.get_ref().clone()))
+        });
+    let Some((page_state, cache)) = target else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+    let key = (req.path().to_owned(), frontend::request_locale(req.request()).tag());
+    if let Some(page) = cache.get(&key, &page_state) {
+        let (req, _) = req.into_parts();
+        let res = answer(&req, &page);
+        return Ok(ServiceResponse::new(req, res));
+    }
+    let res = next.call(req).await?;
+    if res.status() != StatusCode::OK || res.headers().contains_key(header::SET_COOKIE) {
+        return Ok(res.map_into_boxed_body());
+    }
+    let (req, res) = res.into_parts();
+    let csp = res.headers().get(header::CONTENT_SECURITY_POLICY).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let content_type = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .cloned()
+        .unwrap_or_else(|| header::HeaderValue::from_static("text/html; charset=utf-8"));
+    let body = actix_web::body::to_bytes(res.into_body())
+        .await
+        .map_err(|e| actix_web::error::ErrorInternalServerError(e.into().to_string()))?;
+    let (body, csp) = without_nonces(&body, csp.as_deref().unwrap_or_default());
+    let etag = format!("\"{}\"", hex::encode(Sha256::digest(&body).get(..12).unwrap_or_default()));
+    let (br, gzip) = compressed(&body);
+    let page = Arc::new(Page { state: page_state, body, br, gzip, etag, csp, content_type });
+    cache.put(key, page.clone());
+    let res = answer(&req, &page);
+    Ok(ServiceResponse::new(req, res))
+}
+
+/// A cached page, or `304` when the reader has these bytes already.
+fn answer(req: &actix_web::HttpRequest, page: &Page) -> HttpResponse {
+    let fresh = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|tags| tags.split(',').any(|t| t.trim() == page.etag || t.trim() == "*"));
+    let mut res = if fresh { HttpResponse::NotModified() } else { HttpResponse::Ok() };
+    res.insert_header((header::ETAG, page.etag.as_str()))
+        .insert_header((header::CACHE_CONTROL, CACHE_CONTROL))
+        .insert_header((header::VARY, "Accept-Encoding, Accept-Language, Cookie"))
+        .insert_header((header::CONTENT_SECURITY_POLICY, page.csp.as_str()));
+    if fresh {
+        return res.finish();
+    }
+    res.insert_header((header::CONTENT_TYPE, page.content_type.clone()));
+    let body = super::assets::encoded(req, &mut res, &page.body, page.br.as_ref(), page.gzip.as_ref());
+    res.body(body)
+}
+
+/// A page in brotli (quality 9: a few milliseconds for a page, once) and gzip.
+fn compressed(body: &[u8]) -> (Option<Bytes>, Option<Bytes>) {
+    use std::io::Write;
+    let mut w = brotli::CompressorWriter::new(Vec::with_capacity(body.len() / 4), 4096, 9, 22);
+    let br = match w.write_all(body).and_then(|()| w.flush()) {
+        Ok(()) => w.into_inner(),
+        Err(_) => Vec::new(),
+    };
+    let mut gz = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 3), flate2::Compression::best());
+    let gz = gz.write_all(body).and_then(|()| gz.finish()).unwrap_or_default();
+    let some = |v: Vec<u8>| (!v.is_empty()).then(|| Bytes::from(v));
+    (some(br), some(gz))
+}
+
+/// The page without its scripts' nonce, and its policy naming each inline
+/// script by hash (`'sha256-…'`) where it named the nonce.
+fn without_nonces(html: &[u8], csp: &str) -> (Bytes, String) {
+    let text = String::from_utf8_lossy(html);
+    let nonce = csp.split("'nonce-").nth(1).and_then(|r| r.split('\'').next()).unwrap_or_default();
+    if nonce.is_empty() {
+        return (Bytes::copy_from_slice(html), csp.to_owned());
+    }
+    let text = text.replace(&format!(" nonce=\"{nonce}\""), "");
+    let hashes: Vec<String> = inline_scripts(&text)
+        .map(|s| format!("'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(Sha256::digest(s.as_bytes()))))
+        .collect();
+    let csp = csp.replace(&format!("'nonce-{nonce}'"), &hashes.join(" "));
+    (Bytes::from(text), csp)
+}
+
+/// The text of each `<script>` without `src`.
+fn inline_scripts(html: &str) -> impl Iterator<Item = &str> {
+    html.split("<script").skip(1).filter_map(|rest| {
+        let (tag, after) = rest.split_once('>')?;
+        if tag.contains("src=") {
+            return None;
+        }
+        after.split_once("</script>").map(|(body, _)| body)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nonces_become_hashes_of_exactly_the_inline_scripts() {
+        let html = br#"<html><head><script type="module" src="/pkg/boot.js" nonce="abc"></script></head><body><script nonce="abc">window.a=1</script><p>x</p><script nonce="abc">b()</script></body></html>"#;
+        let csp = "default-src 'self'; script-src 'self' 'nonce-abc' 'wasm-unsafe-eval'; object-src 'none'";
+        let (body, policy) = without_nonces(html, csp);
+        let body = String::from_utf8(body.to_vec()).unwrap();
+        assert!(!body.contains("nonce"), "{body}");
+        let hash =
+            |s: &str| format!("'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(Sha256::digest(s)));
+        assert_eq!(
+            policy,
+            format!(
+                "default-src 'self'; script-src 'self' {} {} 'wasm-unsafe-eval'; object-src 'none'",
+                hash("window.a=1"),
+                hash("b()")
+            )
+        );
+        // The compressed copies hold the page.
+        use std::io::Read;
+        let page = body.repeat(50);
+        let (br, gz) = compressed(page.as_bytes());
+        let (br, gz) = (br.unwrap(), gz.unwrap());
+        assert!(br.len() < page.len() / 10 && gz.len() < page.len() / 5);
+        let mut back = String::new();
+        brotli::Decompressor::new(&br[..], 4096).read_to_string(&mut back).unwrap();
+        assert_eq!(back, page);
+        back.clear();
+        flate2::read::GzDecoder::new(&gz[..]).read_to_string(&mut back).unwrap();
+        assert_eq!(back, page);
+        assert_eq!(cacheable("/p/bbb"), Some(("bbb", false)));
+        assert_eq!(cacheable("/p/bbb/live"), Some(("bbb", true)));
+        assert_eq!(cacheable("/p/bbb/verify"), None);
+        assert_eq!(cacheable("/admin"), None);
+    }
+}
