@@ -72,7 +72,8 @@ start_haproxy() { # n
     echo "  default_backend urna"
     echo "backend urna"
     echo "  balance roundrobin"
-    echo "  option httpchk GET /readyz"
+    echo "  option httpchk"
+    echo "  http-check send meth GET uri /readyz"
     echo "  http-reuse always"
     for i in $(seq 0 $(($1 - 1))); do echo "  server u$i 127.0.0.1:${PORTS[$i]} check inter 1s maxconn 2000"; done
   } >"$WORK/haproxy.cfg"

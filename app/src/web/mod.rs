@@ -175,12 +175,15 @@ pub struct OembedQuery {
     #[param(inline)]
     format: Option<OembedFormat>,
     #[serde(default)]
-    #[param(minimum = 1)]
+    #[param(minimum = 1, maximum = 2147483647)]
     maxwidth: Option<u32>,
     #[serde(default)]
-    #[param(minimum = 1)]
+    #[param(minimum = 1, maximum = 2147483647)]
     maxheight: Option<u32>,
 }
+
+/// The largest `maxwidth`/`maxheight` read: `i32::MAX`, as the document says.
+const MAX_EMBED_SIDE: u32 = 2_147_483_647;
 
 #[derive(Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -227,8 +230,11 @@ pub async fn oembed(
     state: web::Data<AppState>,
     default: web::Data<DefaultFrameAncestors>,
 ) -> Result<HttpResponse, ApiError> {
-    if q.maxwidth == Some(0) || q.maxheight == Some(0) {
-        return Err(ApiError::BadQuery("maxwidth and maxheight must be at least 1".into()));
+    // The document's range (a 32-bit signed integer, at least 1), checked
+    // before anything else is answered.
+    let in_range = |v: Option<u32>| v.is_none_or(|v| (1..=MAX_EMBED_SIDE).contains(&v));
+    if !in_range(q.maxwidth) || !in_range(q.maxheight) {
+        return Err(ApiError::BadQuery(format!("maxwidth and maxheight must be 1 to {MAX_EMBED_SIDE}")));
     }
     if q.format == Some(OembedFormat::Xml) {
         return Err(ApiError::FormatNotImplemented);

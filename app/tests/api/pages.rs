@@ -354,6 +354,9 @@ async fn oembed_answers_a_rich_iframe_for_an_embeddable_poll_address() {
     crate::helpers::assert_problem(&app.get("/oembed", &[]).await, 400, "bad-query");
     crate::helpers::assert_problem(&app.get(&q(&page, "&format=yaml"), &[]).await, 400, "bad-query");
     crate::helpers::assert_problem(&app.get(&q(&page, "&maxwidth=0&format=xml"), &[]).await, 400, "bad-query");
+    // Past the document's 32-bit range is refused before the format is answered.
+    let huge = app.get(&q(&page, "&maxheight=2147483648&format=xml"), &[]).await;
+    crate::helpers::assert_problem(&huge, 400, "bad-query");
 }
 
 fn percent(s: &str) -> String {
