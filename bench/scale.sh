@@ -59,7 +59,7 @@ start_haproxy() { # n
   [ -n "$HAPROXY" ] && { kill "$HAPROXY"; wait "$HAPROXY" 2>/dev/null || true; }
   {
     echo "global"
-    echo "  maxconn 20000"
+    echo "  maxconn 8000"
     echo "  nbthread 2"
     echo "defaults"
     echo "  mode http"
