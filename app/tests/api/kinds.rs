@@ -185,24 +185,10 @@ async fn ranked_choice(app: TestApp) {
     assert!(err.contains("audit path"), "{err}");
 
     // A ballot rewritten in the ledger breaks its entry's hash.
-    let backend = db.get_database_backend();
-    let row = db
-        .query_one_raw(Statement::from_string(
-            backend,
-            format!("SELECT id, outcome FROM batches WHERE poll_id = {id} AND chain_seq = 1"),
-        ))
-        .await
-        .unwrap()
-        .unwrap();
-    let (batch, original): (i64, String) = (row.try_get("", "id").unwrap(), row.try_get("", "outcome").unwrap());
+    let (original, set) = crate::verify::first_batch(db, id).await;
     let mut outcome: Value = serde_json::from_str(&original).unwrap();
     outcome["ballots"][0][1] = json!([o[3]]);
-    db.execute_unprepared(&format!(
-        "UPDATE batches SET outcome = '{}' WHERE id = {batch}",
-        outcome.to_string().replace('\'', "''")
-    ))
-    .await
-    .unwrap();
+    db.execute_raw(set(outcome.to_string())).await.unwrap();
     let err = urna::verify::check(&app.addr, "rank", &[], None).await.unwrap_err().to_string();
     assert!(err.contains("seq=1"), "{err}");
 }

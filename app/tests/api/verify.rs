@@ -59,6 +59,32 @@ pub async fn ledger_matches_counters(db: &DatabaseConnection, poll_id: i64) -> i
     counters.values().sum()
 }
 
+/// The id and stored outcome of a poll's first batch in its chain, and a
+/// statement that writes another outcome into it (for tampering tests).
+pub async fn first_batch(db: &DatabaseConnection, poll_id: i64) -> (String, impl Fn(String) -> Statement) {
+    let backend = db.get_database_backend();
+    let row = db
+        .query_one_raw(Statement::from_string(
+            backend,
+            format!("SELECT id, outcome FROM batches WHERE poll_id = {poll_id} AND chain_seq = 1"),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let (batch, original): (i64, String) = (row.try_get("", "id").unwrap(), row.try_get("", "outcome").unwrap());
+    let set = move |text: String| {
+        Statement::from_sql_and_values(
+            backend,
+            match backend {
+                sea_orm::DbBackend::Postgres => "UPDATE batches SET outcome = $1 WHERE id = $2",
+                _ => "UPDATE batches SET outcome = ? WHERE id = ?",
+            },
+            [text.into(), batch.into()],
+        )
+    };
+    (original, set)
+}
+
 fn write_receipt(dir: &tempfile::TempDir, name: &str, receipt: &Value) -> PathBuf {
     let path = dir.path().join(name);
     std::fs::write(&path, receipt.to_string()).unwrap();
@@ -135,28 +161,9 @@ async fn receipts_and_an_honest_count(app: TestApp) {
 
     // Tampered ledger row: one more vote written into a batch's deltas.
     let db = &app.state.db;
-    let backend = db.get_database_backend();
-    let row = db
-        .query_one_raw(Statement::from_string(
-            backend,
-            format!("SELECT id, outcome FROM batches WHERE poll_id = {id} AND chain_seq = 1"),
-        ))
-        .await
-        .unwrap()
-        .unwrap();
-    let (batch, original): (i64, String) = (row.try_get("", "id").unwrap(), row.try_get("", "outcome").unwrap());
+    let (original, set) = first_batch(db, id).await;
     let mut outcome: Value = serde_json::from_str(&original).unwrap();
     outcome["deltas"][0][2] = json!(outcome["deltas"][0][2].as_i64().unwrap() + 1);
-    let set = |text: String| {
-        Statement::from_sql_and_values(
-            backend,
-            match backend {
-                sea_orm::DbBackend::Postgres => "UPDATE batches SET outcome = $1 WHERE id = $2",
-                _ => "UPDATE batches SET outcome = ? WHERE id = ?",
-            },
-            [text.into(), batch.into()],
-        )
-    };
     db.execute_raw(set(outcome.to_string())).await.unwrap();
     let err = urna::verify::check(&app.addr, "honest", &[], None).await.unwrap_err().to_string();
     assert!(err.contains(&format!("entry shard={shard} seq=1")) && err.contains("entry_hash"), "{err}");
