@@ -10,7 +10,9 @@
 //!   room's part, and the Swagger UI.
 //! - `headers`: the security headers on every answer (CSP, HSTS, …).
 //! - `client`: who is asking: the client's IP and network.
+//! - `encoding`: bodies compressed once and sent as a request accepts.
 mod client;
+pub mod encoding;
 mod headers;
 mod openapi;
 mod problem;

@@ -24,6 +24,8 @@ pub struct Published {
     /// The same as one SSE event (`event: results`), made once and shared
     /// by every viewer's stream (a viewer costs a reference, not a copy).
     pub sse: Bytes,
+    /// `json` in brotli and gzip, made by the first reader that asks.
+    compressed: std::sync::OnceLock<(Option<Bytes>, Option<Bytes>)>,
 }
 
 fn round2(x: f64) -> f64 {
@@ -232,7 +234,14 @@ impl Published {
         let end = sse.len();
         sse.extend_from_slice(b"\n\n");
         let sse = Bytes::from(sse);
-        Self { snapshot, json: sse.slice(HEAD.len()..end), sse }
+        Self { snapshot, json: sse.slice(HEAD.len()..end), sse, compressed: std::sync::OnceLock::new() }
+    }
+
+    /// `json` in brotli and gzip (none when it is too small to gain),
+    /// compressed once per snapshot.
+    pub fn compressed_json(&self) -> (Option<&Bytes>, Option<&Bytes>) {
+        let (br, gz) = self.compressed.get_or_init(|| crate::http::encoding::compressed(&self.json));
+        (br.as_ref(), gz.as_ref())
     }
 }
 

@@ -85,10 +85,13 @@ pub async fn get_results(
 ) -> Result<HttpResponse, ApiError> {
     let entry = visible_entry(&req, &state, &path).await?;
     let published = entry.shared.results();
-    Ok(HttpResponse::Ok()
-        .content_type("application/json")
+    let mut res = HttpResponse::Ok();
+    res.content_type("application/json")
         .insert_header(("Cache-Control", "no-store"))
-        .body(published.json.clone()))
+        .insert_header(("Vary", "Accept-Encoding"));
+    let (br, gzip) = published.compressed_json();
+    let body = crate::http::encoding::encoded(&req, &mut res, &published.json, br, gzip);
+    Ok(res.body(body))
 }
 
 struct StreamState {

@@ -76,39 +76,6 @@ impl Assets {
     }
 }
 
-/// Whether `Accept-Encoding` takes `coding` (a `q` of 0 refuses it).
-fn accepts(req: &HttpRequest, coding: &str) -> bool {
-    let Some(v) = req.headers().get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()) else { return false };
-    v.split(',').any(|part| {
-        let mut it = part.split(';').map(str::trim);
-        let name = it.next().unwrap_or_default();
-        let refused = it.any(|p| p.strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()) == Some(0.0));
-        name.eq_ignore_ascii_case(coding) && !refused
-    })
-}
-
-/// The best of a body's encodings that the request accepts (`br`, else
-/// `gzip`, else none), with its `Content-Encoding` set.
-pub(super) fn encoded(
-    req: &HttpRequest,
-    res: &mut actix_web::HttpResponseBuilder,
-    identity: &Bytes,
-    br: Option<&Bytes>,
-    gzip: Option<&Bytes>,
-) -> Bytes {
-    match (br, gzip) {
-        (Some(br), _) if accepts(req, "br") => {
-            res.insert_header((header::CONTENT_ENCODING, "br"));
-            br.clone()
-        }
-        (_, Some(gz)) if accepts(req, "gzip") => {
-            res.insert_header((header::CONTENT_ENCODING, "gzip"));
-            gz.clone()
-        }
-        _ => identity.clone(),
-    }
-}
-
 /// `GET /pkg/{name}`.
 pub async fn serve(
     req: HttpRequest,
@@ -136,6 +103,6 @@ pub async fn serve(
         return Ok(res.status(actix_web::http::StatusCode::NOT_MODIFIED).finish());
     }
     res.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(file.content_type)));
-    let body = encoded(&req, &mut res, &file.identity, file.br.as_ref(), file.gzip.as_ref());
+    let body = crate::http::encoding::encoded(&req, &mut res, &file.identity, file.br.as_ref(), file.gzip.as_ref());
     Ok(res.body(body))
 }

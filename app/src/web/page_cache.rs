@@ -139,7 +139,7 @@ pub async fn serve(
         .map_err(|e| actix_web::error::ErrorInternalServerError(e.into().to_string()))?;
     let (body, csp) = without_nonces(&body, csp.as_deref().unwrap_or_default());
     let etag = format!("\"{}\"", hex::encode(Sha256::digest(&body).get(..12).unwrap_or_default()));
-    let (br, gzip) = compressed(&body);
+    let (br, gzip) = crate::http::encoding::compressed(&body);
     let page = Arc::new(Page { state: page_state, body, br, gzip, etag, csp, content_type });
     cache.put(key, page.clone());
     let res = answer(&req, &page);
@@ -162,22 +162,8 @@ fn answer(req: &actix_web::HttpRequest, page: &Page) -> HttpResponse {
         return res.finish();
     }
     res.insert_header((header::CONTENT_TYPE, page.content_type.clone()));
-    let body = super::assets::encoded(req, &mut res, &page.body, page.br.as_ref(), page.gzip.as_ref());
+    let body = crate::http::encoding::encoded(req, &mut res, &page.body, page.br.as_ref(), page.gzip.as_ref());
     res.body(body)
-}
-
-/// A page in brotli (quality 9: a few milliseconds for a page, once) and gzip.
-fn compressed(body: &[u8]) -> (Option<Bytes>, Option<Bytes>) {
-    use std::io::Write;
-    let mut w = brotli::CompressorWriter::new(Vec::with_capacity(body.len() / 4), 4096, 9, 22);
-    let br = match w.write_all(body).and_then(|()| w.flush()) {
-        Ok(()) => w.into_inner(),
-        Err(_) => Vec::new(),
-    };
-    let mut gz = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 3), flate2::Compression::best());
-    let gz = gz.write_all(body).and_then(|()| gz.finish()).unwrap_or_default();
-    let some = |v: Vec<u8>| (!v.is_empty()).then(|| Bytes::from(v));
-    (some(br), some(gz))
 }
 
 /// The page without its scripts' nonce, and its policy naming each inline
@@ -228,18 +214,6 @@ mod tests {
                 hash("b()")
             )
         );
-        // The compressed copies hold the page.
-        use std::io::Read;
-        let page = body.repeat(50);
-        let (br, gz) = compressed(page.as_bytes());
-        let (br, gz) = (br.unwrap(), gz.unwrap());
-        assert!(br.len() < page.len() / 10 && gz.len() < page.len() / 5);
-        let mut back = String::new();
-        brotli::Decompressor::new(&br[..], 4096).read_to_string(&mut back).unwrap();
-        assert_eq!(back, page);
-        back.clear();
-        flate2::read::GzDecoder::new(&gz[..]).read_to_string(&mut back).unwrap();
-        assert_eq!(back, page);
         assert_eq!(cacheable("/p/bbb"), Some(("bbb", false)));
         assert_eq!(cacheable("/p/bbb/live"), Some(("bbb", true)));
         assert_eq!(cacheable("/p/bbb/verify"), None);

@@ -202,3 +202,24 @@ async fn reveal(app: TestApp) {
     );
 }
 on_both_backends!(an_admin_reveals_hidden_results_at_one_moment, super::reveal);
+
+#[actix_web::test]
+async fn results_json_is_compressed_once_when_it_pays() {
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite, |_| {}).await;
+    let options: Vec<Value> = (0..30).map(|i| json!({ "label": format!("Option number {i}") })).collect();
+    app.open_poll("wide", json!({ "options": options })).await;
+    app.open_poll("narrow", json!({})).await;
+    let get = |slug: &'static str, accept: &'static str| {
+        let req =
+            app.client.get(app.url(&format!("/api/polls/{slug}/results"))).insert_header(("accept-encoding", accept));
+        async move {
+            let res = req.send().await.unwrap();
+            let h = |n: &str| res.headers().get(n).map(|v| v.to_str().unwrap().to_owned());
+            (h("content-encoding"), h("vary"))
+        }
+    };
+    assert_eq!(get("wide", "gzip, br").await, (Some("br".into()), Some("Accept-Encoding".into())));
+    assert_eq!(get("wide", "gzip").await.0.as_deref(), Some("gzip"));
+    assert_eq!(get("wide", "br;q=0, identity").await.0, None);
+    assert_eq!(get("narrow", "gzip, br").await.0, None, "a small answer is not worth compressing");
+}
