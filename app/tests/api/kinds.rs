@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
+use actix_web::{App, HttpResponse, HttpServer, web};
 use api::ledger::Receipt;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
@@ -297,3 +298,49 @@ async fn the_voting_page_form_casts_sets_and_rankings_without_javascript() {
     assert_eq!(counts(ranked), vec![0, 1, 0, 0]);
     assert_eq!(ranked["instant_runoff"]["winner"], r[1]);
 }
+
+async fn exported(app: TestApp) {
+    // A receiver that keeps every delivery's body.
+    let bodies = web::Data::new(std::sync::Mutex::new(Vec::<Value>::new()));
+    let data = bodies.clone();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let keep = |body: web::Json<Value>, seen: web::Data<std::sync::Mutex<Vec<Value>>>| async move {
+        seen.lock().unwrap().push(body.into_inner());
+        HttpResponse::Ok().finish()
+    };
+    let server = HttpServer::new(move || App::new().app_data(data.clone()).route("/hook", web::post().to(keep)))
+        .workers(1)
+        .listen(listener)
+        .unwrap()
+        .run();
+    actix_web::rt::spawn(server);
+    let hook = format!("http://127.0.0.1:{port}/hook");
+    let (id, o) = open(&app, "export-rank", json!({ "kind": "ranked", "webhook_url": hook })).await;
+    for ranking in ranked_ballots(&o) {
+        assert_eq!(app.vote("export-rank", json!({ "ranking": ranking }), &[]).await.status, StatusCode::OK);
+    }
+    // Every delivery lists the ballots its batch counted: ten in all.
+    eventually(Duration::from_secs(10), "the webhook receiving every ballot", || {
+        let sum: i64 = bodies
+            .lock()
+            .unwrap()
+            .iter()
+            .flat_map(|b| b["ballots"].as_array().cloned().unwrap_or_default())
+            .map(|b| b["delta"].as_i64().unwrap_or(0))
+            .sum();
+        async move { sum == 10 }
+    })
+    .await;
+    let first = bodies.lock().unwrap()[0].clone();
+    assert!(first["ballots"][0]["choices"].is_array() && first["counts"].is_array(), "{first}");
+
+    // The CSV: first preferences, the ballots, then each runoff round.
+    close(&app, id).await;
+    let (_, _, csv) =
+        app.get_text(&format!("/api/admin/polls/{id}/export.csv"), &[("cookie", &app.admin_cookie)]).await;
+    assert!(csv.contains(",ballots,10,100.00"), "{csv}");
+    assert!(csv.contains("main: round 1,,") && csv.contains("main: round 3,,"), "{csv}");
+    assert!(!csv.contains("main: round 4"), "{csv}");
+}
+on_both_backends!(ranked_ballots_go_out_in_the_csv_and_in_each_webhook_delivery, super::exported);
