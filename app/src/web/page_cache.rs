@@ -1,8 +1,9 @@
 //! The pages everyone opens at once — a poll's voting page, its embed and
 //! its live dashboard — rendered once per poll state and language and then
 //! served from memory, the same bytes for every reader, with an `ETag`
-//! (`304` to `If-None-Match`) and a `Cache-Control` that lets a shared cache
-//! keep them a second and serve them stale while it asks again.
+//! (`304` to `If-None-Match`): browsers revalidate each time, and
+//! `CDN-Cache-Control` lets a shared cache keep them a second and serve
+//! them stale while it asks again.
 //!
 //! Nothing in these pages is per reader: the language comes from the
 //! `urna_lang` cookie or `Accept-Language` (the key has it, the answer
@@ -30,8 +31,13 @@ use crate::domain::PollStatus;
 use crate::read::public_visibility;
 use crate::state::AppState;
 
-/// How long a shared cache may keep a page, and serve it stale after.
-const CACHE_CONTROL: &str = "public, max-age=1, stale-while-revalidate=5";
+/// A browser asks again each time (a `304` while the page is the same):
+/// kept even a second, a reload right after a poll closes would still say
+/// it is open, and a browser may serve stale content while it revalidates.
+const CACHE_CONTROL: &str = "public, no-cache";
+/// A CDN (RFC 9213's targeted field) keeps a page a second and serves it
+/// stale for five more while it asks again: the opening rush lands there.
+const CDN_CACHE_CONTROL: &str = "public, max-age=1, stale-while-revalidate=5";
 
 /// What a page's bytes depend on besides its path and language.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -156,6 +162,7 @@ fn answer(req: &actix_web::HttpRequest, page: &Page) -> HttpResponse {
     let mut res = if fresh { HttpResponse::NotModified() } else { HttpResponse::Ok() };
     res.insert_header((header::ETAG, page.etag.as_str()))
         .insert_header((header::CACHE_CONTROL, CACHE_CONTROL))
+        .insert_header(("CDN-Cache-Control", CDN_CACHE_CONTROL))
         .insert_header((header::VARY, "Accept-Encoding, Accept-Language, Cookie"))
         .insert_header((header::CONTENT_SECURITY_POLICY, page.csp.as_str()));
     if fresh {

@@ -155,7 +155,8 @@ async fn pages_are_the_same_bytes_for_every_reader_until_the_poll_changes() {
             let mut res = req.send().await.unwrap();
             let header = |n: &str| res.headers().get(n).map(|v| v.to_str().unwrap().to_owned());
             let (etag, cookie) = (header("etag"), header("set-cookie"));
-            assert_eq!(header("cache-control").as_deref(), Some("public, max-age=1, stale-while-revalidate=5"));
+            assert_eq!(header("cache-control").as_deref(), Some("public, no-cache"));
+            assert_eq!(header("cdn-cache-control").as_deref(), Some("public, max-age=1, stale-while-revalidate=5"));
             assert_eq!(header("vary").as_deref(), Some("Accept-Encoding, Accept-Language, Cookie"));
             let status = res.status();
             (status, etag.unwrap_or_default(), cookie, res.body().await.unwrap())
