@@ -62,6 +62,16 @@ pub fn canonical_ballot(
     Ok(out)
 }
 
+/// The options whose counters a canonical ballot adds one to: every choice
+/// of a `multiple` ballot, a ranking's first (its first preference). The
+/// server counts by it and `urna verify` holds the ledger to it.
+pub fn counted_options(kind: PollKind, choices: &[i64]) -> &[i64] {
+    match kind {
+        PollKind::Ranked => choices.get(..1).unwrap_or_default(),
+        _ => choices,
+    }
+}
+
 /// One option's votes in a round.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -577,11 +577,19 @@ pub mod whole {
             if !self.strings {
                 return Err(E::invalid_type(serde::de::Unexpected::Str(v), &self));
             }
-            match v.trim().parse::<i64>() {
-                Ok(n) => Ok(n),
-                Err(_) => {
-                    self.visit_f64(v.trim().parse::<f64>().map_err(|_| E::custom(format!("{v:?} is not a number")))?)
-                }
+            from_text(v).map_err(E::custom)
+        }
+    }
+
+    /// A whole number written as text (a form field): `2`, ` 2 `, `2.0`;
+    /// not `2.5` or a number out of range.
+    pub fn from_text(v: &str) -> Result<i64, String> {
+        let v = v.trim();
+        match v.parse::<i64>() {
+            Ok(n) => Ok(n),
+            Err(_) => {
+                let f = v.parse::<f64>().map_err(|_| format!("{v:?} is not a number"))?;
+                Whole { strings: true }.visit_f64::<serde::de::value::Error>(f).map_err(|e| e.to_string())
             }
         }
     }
@@ -644,6 +652,9 @@ pub mod whole {
             assert!(parse(r#"{"n": 1e300}"#).is_err());
             assert!(parse(r#"{"n": "x"}"#).is_err());
             assert!(parse(r#"{"n": "2"}"#).is_err(), "JSON text is not a number");
+            // Form text: the same rule.
+            assert_eq!(super::from_text(" 2.0 "), Ok(2));
+            assert!(super::from_text("2.5").is_err() && super::from_text("lots").is_err());
         }
     }
 }

@@ -166,9 +166,7 @@ fn check_ballots<'a>(
     ensure!(ballots.iter().all(|b| b.delta > 0 && !b.choices.is_empty()), "{at}: a ballot is empty or not positive");
     let mut derived: BTreeMap<(i64, i64), i64> = BTreeMap::new();
     for b in ballots {
-        let counted: &[i64] =
-            if kind == PollKind::Ranked { b.choices.get(..1).unwrap_or_default() } else { &b.choices };
-        for &o in counted {
+        for &o in api::count::counted_options(kind, &b.choices) {
             *derived.entry((o, b.track_id)).or_default() += b.delta;
         }
     }

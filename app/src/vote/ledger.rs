@@ -81,13 +81,9 @@ pub struct Ballot {
 }
 
 impl Ballot {
-    /// The options whose counters it adds one to: every choice of a
-    /// `multiple` ballot, a ranking's first.
+    /// The options whose counters it adds one to (`api::count::counted_options`).
     fn counted_options(&self) -> &[i64] {
-        match self.kind {
-            PollKind::Ranked => self.choices.get(..1).unwrap_or_default(),
-            _ => &self.choices,
-        }
+        api::count::counted_options(self.kind, &self.choices)
     }
 }
 

@@ -316,13 +316,7 @@ pub struct VoteForm {
 
 /// The vote a form's fields cast, and its track.
 fn form_vote(fields: &[(String, String)]) -> Result<(VoteBody, Option<i64>), ApiError> {
-    let number = |k: &str, v: &str| -> Result<i64, ApiError> {
-        let v = v.trim();
-        v.parse::<i64>()
-            .ok()
-            .or_else(|| v.parse::<f64>().ok().filter(|f| f.fract() == 0.0 && f.abs() < 9e15).map(|f| f as i64))
-            .ok_or_else(|| ApiError::InvalidBody(format!("{k}: {v:?} is not a whole number")))
-    };
+    let number = |k: &str, v: &str| api::whole::from_text(v).map_err(|e| ApiError::InvalidBody(format!("{k}: {e}")));
     let mut body = VoteBody::default();
     let mut track = None;
     for (k, v) in fields {
