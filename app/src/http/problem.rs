@@ -180,6 +180,9 @@ pub enum ApiError {
     StorageUnavailable,
     #[error("too many logins are being checked at once; retry shortly")]
     LoginBusy,
+    /// A page's render did not finish in time (and was abandoned).
+    #[error("this page took too long to render; retry")]
+    PageStalled,
 
     // 501
     #[error("only format=json is answered")]
@@ -277,6 +280,7 @@ impl ApiError {
             VoteNotStored => "vote-not-stored",
             VoteOutcomeUnknown => "vote-outcome-unknown",
             StorageUnavailable => "storage-unavailable",
+            PageStalled => "page-stalled",
             Internal(_) => "internal",
         }
     }
@@ -354,9 +358,8 @@ impl ResponseError for ApiError {
             InvalidBody(_) | TrackRequired(_) | WrongBallotKind(_) | BadBallot(_) | IdempotencyKeyReused
             | InviteCount(_) | PasswordTooShort(_) | TotpCodeWrong => StatusCode::UNPROCESSABLE_ENTITY,
             RateLimited(..) | LoginThrottled(_) => StatusCode::TOO_MANY_REQUESTS,
-            Draining | Overloaded | VoteNotStored | VoteOutcomeUnknown | StorageUnavailable | LoginBusy => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            Draining | Overloaded | VoteNotStored | VoteOutcomeUnknown | StorageUnavailable | LoginBusy
+            | PageStalled => StatusCode::SERVICE_UNAVAILABLE,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -14,6 +14,13 @@
 //!
 //! Only `GET`s without a query string are cached (`?outcome=` and the like
 //! render each time), and only `200` answers that set no cookie.
+//!
+//! A page's body is given [`RENDER_DEADLINE`] to finish. Leptos streams a
+//! page as its `Suspense`s resolve, and has had rare races in which one never
+//! does (leptos-rs/leptos#4851, #4698); a reader once waited a whole minute
+//! for such a page here (CI, 2026-11-30). Past the deadline the render is
+//! dropped and the reader gets `503 page-stalled` with `Retry-After`; the
+//! next reader renders afresh.
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -38,6 +45,8 @@ const CACHE_CONTROL: &str = "public, no-cache";
 /// A CDN (RFC 9213's targeted field) keeps a page a second and serves it
 /// stale for five more while it asks again: the opening rush lands there.
 const CDN_CACHE_CONTROL: &str = "public, max-age=1, stale-while-revalidate=5";
+/// How long a page may take to render (it takes milliseconds).
+const RENDER_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// What a page's bytes depend on besides its path and language.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -140,9 +149,15 @@ pub async fn serve(
         .get(header::CONTENT_TYPE)
         .cloned()
         .unwrap_or_else(|| header::HeaderValue::from_static("text/html; charset=utf-8"));
-    let body = actix_web::body::to_bytes(res.into_body())
-        .await
-        .map_err(|e| actix_web::error::ErrorInternalServerError(e.into().to_string()))?;
+    let body = match tokio::time::timeout(RENDER_DEADLINE, actix_web::body::to_bytes(res.into_body())).await {
+        Ok(body) => body.map_err(|e| actix_web::error::ErrorInternalServerError(e.into().to_string()))?,
+        Err(_) => {
+            metrics::counter!("urna_page_render_stalls_total").increment(1);
+            tracing::warn!(path = req.path(), "a page render stalled and was dropped");
+            let res = actix_web::ResponseError::error_response(&crate::http::ApiError::PageStalled);
+            return Ok(ServiceResponse::new(req, res));
+        }
+    };
     let (body, csp) = without_nonces(&body, csp.as_deref().unwrap_or_default());
     let etag = format!("\"{}\"", hex::encode(Sha256::digest(&body).get(..12).unwrap_or_default()));
     let (br, gzip) = crate::http::encoding::compressed(&body);
