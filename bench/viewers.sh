@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # 10,000 live viewers: one instance (release, Postgres and Redis) holds
-# 10,000 open results streams (bench/viewers.py, one asyncio process) while
+# 10,000 open results streams (app/examples/viewers.rs, one thread) while
 # wrk sends votes at full rate over 1000 connections. Measures the server's
 # memory with the viewers, the freshness every viewer saw (commit → event
 # received), and the votes/s lost to the viewers against a run without
@@ -25,8 +25,9 @@ if [ "$(ulimit -n)" -lt $((VIEWERS + CONNECTIONS + 200)) ]; then
   echo "the file limit here is $(ulimit -n): too few for $VIEWERS viewers and $CONNECTIONS connections" >&2
   exit 1
 fi
-cargo build --release --locked -p app
+cargo build --release --locked -p app --bin urna --example viewers
 URNA="$CARGO_TARGET_DIR/release/urna"
+WATCHER="$CARGO_TARGET_DIR/release/examples/viewers"
 DB_URL=$(fresh_database urna_viewers "$URNA")
 
 LOG=$(mktemp)
@@ -59,7 +60,7 @@ ALONE=$(votes "$DURATION"); echo "  $ALONE"
 
 echo "2/2 $VIEWERS viewers, then votes at full rate while they watch"
 rm -f "$READY"
-python3 bench/viewers.py "$BASE/api/polls/demo/results/stream" "$VIEWERS" "$((DURATION + 2))" "$READY" >"$LOG.viewers" 2>&1 &
+"$WATCHER" "$BASE/api/polls/demo/results/stream" "$VIEWERS" "$((DURATION + 2))" "$READY" >"$LOG.viewers" 2>&1 &
 VIEWERS_PID=$!
 for _ in $(seq 1 1200); do [ -s "$READY" ] && break; sleep 0.1; done
 OPEN=$(cat "$READY" 2>/dev/null || echo 0)
@@ -77,7 +78,7 @@ cat > docs/VIEWERS.md <<MD
 # 10,000 live viewers
 
 Written by \`bash bench/viewers.sh $VIEWERS $DURATION\` on $(date -u +%Y-%m-%d) at commit \`$(git rev-parse --short HEAD)\`,
-on $(nproc) cores; the viewers (one Python asyncio process) and wrk run on the same machine
+on $(nproc) cores; the viewers (app/examples/viewers.rs, one thread) and wrk run on the same machine
 as the server. Release build, Postgres and Redis, one instance; ratios come from this one run.
 
 | | |
