@@ -8,8 +8,9 @@
 #      ~/.cache) on /p/demo with its default mobile emulation and simulated
 #      throttling, in Debian's Chromium: performance and accessibility
 #      scores, LCP and its element and phases, FCP, TBT, bytes transferred;
-#   3. with `twiggy` installed (`cargo install twiggy`), the wasm's code by
-#      crate and by page, before wasm-opt (names intact).
+#   3. with `twiggy` installed (`cargo install twiggy`), the voting page's
+#      bundle (vote.wasm, built last) by crate and by page, before wasm-opt
+#      (names intact).
 # Targets only 127.0.0.1; Lighthouse runs once (its scores move a few
 # points between runs: run it again before quoting a small change).
 #
@@ -80,7 +81,7 @@ for key, label in [('largest-contentful-paint', 'largest contentful paint (targe
 print(f'\nLCP element: `{node.get("selector", "?")}` ("{node.get("nodeLabel", "")}"); phases: '
       + ', '.join(f'{p["phase"]} {p["timing"]:.0f} ms' for p in phases) + '.')
 if crates:
-    print('\n## The wasm by crate and by page (twiggy, before wasm-opt)\n')
+    print('\n## The voting page\'s bundle (vote.wasm) by crate and by page (twiggy, before wasm-opt)\n')
     print('```')
     print(crates)
     print('```')

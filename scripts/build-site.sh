@@ -23,22 +23,27 @@ if [ ! -x e2e/node_modules/.bin/wasm-opt ]; then
 fi
 [ "$tools_only" = 1 ] && exit 0
 
-cargo build --locked -p frontend --lib --target wasm32-unknown-unknown \
-  --no-default-features --features hydrate --profile wasm-release
 mkdir -p "$site/pkg"
-wasm-bindgen --target web --no-typescript --out-name urna --out-dir "$site/pkg" \
-  "$CARGO_TARGET_DIR/wasm32-unknown-unknown/wasm-release/frontend.wasm"
-# boot.js asks for /pkg/urna.wasm.
-e2e/node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
-  --enable-sign-ext --enable-mutable-globals --enable-reference-types \
-  "$site/pkg/urna_bg.wasm" -o "$site/pkg/urna.wasm"
-rm "$site/pkg/urna_bg.wasm"
+# Two bundles: urna (every page) and vote (the voting page and its embed
+# alone, what a voter's first visit downloads); boot.js picks one per page.
+bundle() { # NAME FEATURES
+  cargo build --locked -p frontend --lib --target wasm32-unknown-unknown \
+    --no-default-features --features "$2" --profile wasm-release
+  wasm-bindgen --target web --no-typescript --out-name "$1" --out-dir "$site/pkg" \
+    "$CARGO_TARGET_DIR/wasm32-unknown-unknown/wasm-release/frontend.wasm"
+  e2e/node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+    --enable-sign-ext --enable-mutable-globals --enable-reference-types \
+    "$site/pkg/$1_bg.wasm" -o "$site/pkg/$1.wasm"
+  rm "$site/pkg/$1_bg.wasm"
+}
+bundle urna hydrate
+bundle vote hydrate,vote-only
 cp frontend/style/urna.css "$site/pkg/urna.css"
 # The page's start-up script (no inline scripts: see the CSP in
 # app/src/http/headers.rs) and the proof-of-work solver's Web Worker.
 cp frontend/assets/boot.js "$site/pkg/boot.js"
 cp frontend/assets/pow-worker.js "$site/pkg/pow-worker.js"
 # Content-hashed names and brotli/gzip copies (served cached forever).
-rm -f "$site"/pkg/*.*.br "$site"/pkg/*.*.gz "$site"/pkg/urna.*.* "$site"/pkg/boot.*.js "$site"/pkg/pow-worker.*.js
+rm -f "$site"/pkg/*.*.br "$site"/pkg/*.*.gz "$site"/pkg/urna.*.* "$site"/pkg/vote.*.* "$site"/pkg/boot.*.js "$site"/pkg/pow-worker.*.js
 echo "site: $site"
 node scripts/pack-assets.mjs "$site/pkg"

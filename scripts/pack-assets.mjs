@@ -1,8 +1,9 @@
 // Gives the site's assets content-hashed names and precompressed copies:
-// each of urna.js, urna.wasm, urna.css, pow-worker.js and boot.js becomes
+// each of urna.js, urna.wasm, vote.js, vote.wasm, urna.css, pow-worker.js
+// and boot.js becomes
 // NAME.HASH.EXT, with NAME.HASH.EXT.br (brotli, quality 11) and .gz (gzip
 // -9) beside it, and pkg/manifest.json maps each plain name to its hashed
-// one. boot.js names the hashed bundle, so it is hashed last. The server
+// one. boot.js names the hashed bundles, so it is hashed last. The server
 // serves these forever-cacheable (app/src/web/assets.rs). Node's own zlib:
 // nothing to download.
 import { createHash } from 'node:crypto';
@@ -31,19 +32,20 @@ function pack(name, content) {
   sizes.push({ name, bytes: content.length, br: br.length, gz: gz.length });
 }
 
-for (const name of ['urna.js', 'urna.wasm', 'urna.css', 'pow-worker.js']) {
+const bundles = ['urna.js', 'urna.wasm', 'vote.js', 'vote.wasm'];
+for (const name of [...bundles, 'urna.css', 'pow-worker.js']) {
   pack(name, readFileSync(join(pkg, name)));
 }
-const boot = readFileSync(join(pkg, 'boot.js'), 'utf8')
-  .replace("'./urna.js'", `'./${manifest['urna.js']}'`)
-  .replace("'./urna.wasm'", `'./${manifest['urna.wasm']}'`);
-if (!boot.includes(manifest['urna.js']) || !boot.includes(manifest['urna.wasm'])) {
-  throw new Error('boot.js no longer names ./urna.js and ./urna.wasm as this script expects');
+let boot = readFileSync(join(pkg, 'boot.js'), 'utf8');
+for (const name of bundles) {
+  if (!boot.includes(`'./${name}'`)) throw new Error(`boot.js no longer names './${name}' as this script expects`);
+  boot = boot.replace(`'./${name}'`, `'./${manifest[name]}'`);
 }
 pack('boot.js', Buffer.from(boot));
 writeFileSync(join(pkg, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
 
 const kib = (n) => (n / 1024).toFixed(1);
 for (const s of sizes) console.log(`  ${s.name.padEnd(14)} ${kib(s.bytes).padStart(7)} KiB, brotli ${kib(s.br).padStart(6)} KiB, gzip ${kib(s.gz).padStart(6)} KiB`);
-const first = sizes.filter((s) => s.name !== 'pow-worker.js').reduce((a, s) => a + s.br, 0);
-console.log(`  a first visit's JavaScript + wasm + CSS, brotli: ${kib(first)} KiB`);
+const total = (names) => sizes.filter((s) => names.includes(s.name)).reduce((a, s) => a + s.br, 0);
+console.log(`  a voter's first visit (vote.js + vote.wasm + boot.js + urna.css), brotli: ${kib(total(['vote.js', 'vote.wasm', 'boot.js', 'urna.css']))} KiB`);
+console.log(`  any other page's first visit (urna.js + urna.wasm + boot.js + urna.css), brotli: ${kib(total(['urna.js', 'urna.wasm', 'boot.js', 'urna.css']))} KiB`);

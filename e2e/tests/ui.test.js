@@ -58,6 +58,32 @@ test('an overloaded server gets the vote retried on its own after Retry-After', 
   assert.equal(results.total_votes, 1);
 });
 
+test("a voter's first visit downloads the voting page's own bundle, under 300 KB, and a link from it opens the full one", async () => {
+  await urna.admin.openPoll('e2e-first');
+  const voter = await urna.page();
+  const scripts = [];
+  voter.on('response', (res) => { if (/\/pkg\/[^?]+\.(js|wasm)$/.test(res.url())) scripts.push(res); });
+  await open(voter, urna.base, '/p/e2e-first');
+  const sizes = await Promise.all(scripts.map(async (res) => ({
+    name: new URL(res.url()).pathname.split('/').pop(), bytes: (await res.request().sizes()).responseBodySize,
+  })));
+  const names = sizes.map((s) => s.name).join(' ');
+  assert.match(names, /vote\.[0-9a-f]{16}\.wasm/);
+  assert.doesNotMatch(names, /urna\.[0-9a-f]{16}\.wasm/);
+  const total = sizes.reduce((sum, s) => sum + s.bytes, 0);
+  assert.ok(total <= 300_000, `a first visit's JavaScript and wasm: ${total} bytes (${names})`);
+
+  await voter.getByRole('button', { name: 'Vote for Alpha' }).click();
+  await voter.locator('[data-testid=vote-feedback][data-outcome=recorded]').waitFor();
+  // The voting page's bundle has no live page: the link loads it from the
+  // server, with the bundle that has every page.
+  await voter.getByRole('link', { name: 'See live results' }).click();
+  await voter.waitForURL(/\/p\/e2e-first\/live$/);
+  await voter.waitForFunction(() => document.body.hasAttribute('data-hydrated')
+    && document.querySelector('[data-testid=total-votes]')?.textContent === '1');
+  assert.ok(scripts.some((res) => /urna\.[0-9a-f]{16}\.wasm$/.test(res.url())), 'the live page started the full bundle');
+});
+
 test('a vote on a poll that closed meanwhile shows the closed message', async () => {
   const poll = await urna.admin.openPoll('e2e-closed');
   const voter = await urna.page();

@@ -21,6 +21,31 @@ mod imp {
         }
     }
 
+    /// Lets the browser itself follow a click on a link to a page that
+    /// `has_page` says this bundle cannot show (its router would render "not
+    /// found"): the server renders that page and starts the bundle that has
+    /// it. A listener in the capture phase on the window runs before the
+    /// router's, and stops the click from reaching it.
+    pub fn follow_links_elsewhere(has_page: fn(&str) -> bool) {
+        let Some(w) = web_sys::window() else { return };
+        let origin = w.location().origin().ok();
+        let handler = Closure::<dyn Fn(web_sys::Event)>::new(move |ev: web_sys::Event| {
+            let link = ev
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                .and_then(|e| e.closest("a[href]").ok().flatten())
+                .and_then(|a| a.dyn_into::<web_sys::HtmlAnchorElement>().ok());
+            if let Some(a) = link
+                && Some(a.origin()) == origin
+                && !has_page(&a.pathname())
+            {
+                ev.stop_immediate_propagation();
+            }
+        });
+        let _ = w.add_event_listener_with_callback_and_bool("click", handler.as_ref().unchecked_ref(), true);
+        handler.forget();
+    }
+
     pub fn remember_language(tag: &str) {
         let Some(doc) = document() else { return };
         if let Some(html) = doc.document_element() {

@@ -112,23 +112,58 @@ pub fn App() -> impl IntoView {
         <Router>
             <TopBar/>
             <main>
-                <Routes fallback=NotFound>
-                    <Route path=path!("/") view=pages::home::HomePage/>
-                    <Route path=path!("/p/:slug") view=pages::vote::VotePage/>
-                    <Route path=path!("/p/:slug/live") view=pages::live::LivePage/>
-                    <Route path=path!("/p/:slug/verify") view=pages::verify::VerifyPage/>
-                    <Route path=path!("/p/:slug/embed") view=pages::vote::EmbedPage/>
-                    <Route path=path!("/p/:slug/present") view=pages::present::PresentPage/>
-                    <Route path=path!("/admin") view=pages::admin::AdminHome/>
-                    <Route path=path!("/admin/audit") view=pages::admin::AuditPage/>
-                    <Route path=path!("/admin/account") view=pages::account::AccountPage/>
-                    <Route path=path!("/admin/tokens") view=pages::tokens::TokensPage/>
-                    <Route path=path!("/admin/setup") view=pages::setup::SetupPage/>
-                    <Route path=path!("/admin/polls/new") view=pages::admin::NewPollPage/>
-                    <Route path=path!("/admin/polls/:id") view=pages::admin::PollAdminPage/>
-                </Routes>
+                <AppRoutes/>
             </main>
         </Router>
+    }
+}
+
+/// Every page.
+#[cfg(not(feature = "vote-only"))]
+#[component]
+fn AppRoutes() -> impl IntoView {
+    view! {
+        <Routes fallback=NotFound>
+            <Route path=path!("/") view=pages::home::HomePage/>
+            <Route path=path!("/p/:slug") view=pages::vote::VotePage/>
+            <Route path=path!("/p/:slug/live") view=pages::live::LivePage/>
+            <Route path=path!("/p/:slug/verify") view=pages::verify::VerifyPage/>
+            <Route path=path!("/p/:slug/embed") view=pages::vote::EmbedPage/>
+            <Route path=path!("/p/:slug/present") view=pages::present::PresentPage/>
+            <Route path=path!("/admin") view=pages::admin::AdminHome/>
+            <Route path=path!("/admin/audit") view=pages::admin::AuditPage/>
+            <Route path=path!("/admin/account") view=pages::account::AccountPage/>
+            <Route path=path!("/admin/tokens") view=pages::tokens::TokensPage/>
+            <Route path=path!("/admin/setup") view=pages::setup::SetupPage/>
+            <Route path=path!("/admin/polls/new") view=pages::admin::NewPollPage/>
+            <Route path=path!("/admin/polls/:id") view=pages::admin::PollAdminPage/>
+        </Routes>
+    }
+}
+
+/// Whether `path` is a page of the `vote` bundle: `/p/{slug}` or
+/// `/p/{slug}/embed` (boot.js picks that bundle by the same rule).
+pub fn in_vote_bundle(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix("/p/") else { return false };
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    match rest.split_once('/') {
+        None => !rest.is_empty(),
+        Some((slug, page)) => !slug.is_empty() && page == "embed",
+    }
+}
+
+/// The voting page and its embed alone: the bundle a voter's first visit
+/// downloads (`vote.wasm`, chosen by boot.js). The browser follows a link
+/// to any other page itself ([`browser::follow_links_elsewhere`]), so the
+/// server renders it and starts the bundle with every page.
+#[cfg(feature = "vote-only")]
+#[component]
+fn AppRoutes() -> impl IntoView {
+    view! {
+        <Routes fallback=NotFound>
+            <Route path=path!("/p/:slug") view=pages::vote::VotePage/>
+            <Route path=path!("/p/:slug/embed") view=pages::vote::EmbedPage/>
+        </Routes>
     }
 }
 
@@ -181,6 +216,21 @@ fn NotFound() -> impl IntoView {
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
+    #[cfg(feature = "vote-only")]
+    browser::follow_links_elsewhere(in_vote_bundle);
     hydrate_body(App);
     browser::mark_hydrated();
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_vote_bundle_has_the_voting_page_and_its_embed() {
+        for path in ["/p/bbb", "/p/bbb/", "/p/bbb/embed", "/p/bbb/embed/"] {
+            assert!(super::in_vote_bundle(path), "{path}");
+        }
+        for path in ["/", "/p/", "/p/bbb/live", "/p/bbb/verify", "/p/bbb/present", "/admin", "/p//embed", "/pbbb"] {
+            assert!(!super::in_vote_bundle(path), "{path}");
+        }
+    }
 }
