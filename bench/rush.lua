@@ -1,6 +1,6 @@
 -- wrk script for bench/rush.sh: the opening rush. Each thread sends, in
 -- turn, what a new visitor's browser sends: the voting page, its
--- stylesheet, boot.js, the bundle's JavaScript and WebAssembly (a first
+-- stylesheet, boot.js, the voting page bundle (vote.js, vote.wasm; a first
 -- visit: nothing cached; brotli accepted, as browsers do), the poll, and
 -- one vote. URNA_RUSH_SLUG is the poll, URNA_RUSH_OPTION the option voted
 -- for, URNA_RUSH_MANIFEST the site's pkg/manifest.json (hashed names).
@@ -18,8 +18,8 @@ local steps = {
   { "GET", "/p/" .. slug },
   { "GET", hashed("urna.css") },
   { "GET", hashed("boot.js") },
-  { "GET", hashed("urna.js") },
-  { "GET", hashed("urna.wasm") },
+  { "GET", hashed("vote.js") },
+  { "GET", hashed("vote.wasm") },
   { "GET", "/api/polls/" .. slug },
   { "POST", "/api/polls/" .. slug .. "/votes", '{"option_id":' .. option .. '}' },
 }

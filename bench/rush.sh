@@ -73,7 +73,7 @@ instance, ${CONNECTIONS} connections, ${DURATION} s per run; ratios come from th
 
 A visitor is the seven requests a new voter's browser makes: the voting page
 (\`/p/demo\`, pt-BR), its stylesheet, \`boot.js\`, the bundle's JavaScript and
-WebAssembly (a first visit: nothing cached, brotli accepted), the poll, and one
+WebAssembly; a first visit: nothing cached, brotli accepted), the poll, and one
 vote. Each wrk thread sends them in that order, round after round, over its
 connections.
 
