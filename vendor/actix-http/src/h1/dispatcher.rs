@@ -305,8 +305,7 @@ where
 
                     io: Some(io),
                     read_buf: BytesMut::with_capacity(HW_BUFFER_SIZE),
-                    // urna: allocated when a response is written (see `poll_flush`).
-                    write_buf: BytesMut::new(),
+                    write_buf: BytesMut::with_capacity(HW_BUFFER_SIZE),
                     h1_write_buffer_size: config.h1_write_buffer_size(),
                     write_buf_needs_reset: false,
                     codec: Codec::new(config),
@@ -365,6 +364,7 @@ where
             write_buf,
             h1_write_buffer_size,
             write_buf_needs_reset,
+            state,
             ..
         } = self.project();
         let mut io = Pin::new(io.as_mut().unwrap());
@@ -399,10 +399,17 @@ where
         }
 
         // All bytes have been accepted by the I/O stream, so the buffer can be reused or released.
-        // urna: always released. A connection that waits (a live SSE stream between events,
-        // a keep-alive connection between requests) holds no write buffer; the next response
-        // allocates one as it is encoded.
-        *write_buf = BytesMut::new();
+        if *write_buf_needs_reset {
+            *write_buf = BytesMut::with_capacity(HW_BUFFER_SIZE);
+            *write_buf_needs_reset = false;
+        } else if matches!(&*state, State::SendPayload { .. }) {
+            // urna: a streamed body between two chunks (a live SSE stream between events) holds
+            // no write buffer; its next chunk allocates one. Request/response connections keep
+            // theirs, so a vote costs no extra allocation.
+            *write_buf = BytesMut::new();
+        } else {
+            write_buf.clear();
+        }
 
         // flush the I/O and check if get blocked
         io.poll_flush(cx)
@@ -1255,9 +1262,9 @@ where
                 }
 
                 Poll::Pending => {
-                    // urna: nothing buffered and nothing to read: a waiting connection holds
-                    // no read buffer (ten thousand live viewers would hold 80 MiB of them).
-                    if this.read_buf.is_empty() {
+                    // urna: a connection streaming a body with nothing to read (a live SSE
+                    // stream) holds no read buffer: ten thousand viewers held 80 MiB of them.
+                    if this.read_buf.is_empty() && matches!(&*this.state, State::SendPayload { .. }) {
                         *this.read_buf = BytesMut::new();
                     }
                     return Ok(false);
