@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web::{HttpResponse, web};
 use api::ledger::Receipt;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
@@ -302,19 +302,11 @@ async fn the_voting_page_form_casts_sets_and_rankings_without_javascript() {
 async fn exported(app: TestApp) {
     // A receiver that keeps every delivery's body.
     let bodies = web::Data::new(std::sync::Mutex::new(Vec::<Value>::new()));
-    let data = bodies.clone();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
     let keep = |body: web::Json<Value>, seen: web::Data<std::sync::Mutex<Vec<Value>>>| async move {
         seen.lock().unwrap().push(body.into_inner());
         HttpResponse::Ok().finish()
     };
-    let server = HttpServer::new(move || App::new().app_data(data.clone()).route("/hook", web::post().to(keep)))
-        .workers(1)
-        .listen(listener)
-        .unwrap()
-        .run();
-    actix_web::rt::spawn(server);
+    let port = crate::webhook::spawn_receiver(bodies.clone(), keep);
     let hook = format!("http://127.0.0.1:{port}/hook");
     let (id, o) = open(&app, "export-rank", json!({ "kind": "ranked", "webhook_url": hook })).await;
     for ranking in ranked_ballots(&o) {

@@ -20,6 +20,27 @@ struct Receiver {
 
 const FLAKY: u32 = 30;
 
+/// A webhook receiver on 127.0.0.1 (one worker, a port of its own) whose
+/// `POST /hook` is `handler`, with `data` as its app data; returns the port.
+pub fn spawn_receiver<D, F, Args>(data: web::Data<D>, handler: F) -> u16
+where
+    D: Send + Sync + 'static,
+    F: actix_web::Handler<Args> + Clone + Send + 'static,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server =
+        HttpServer::new(move || App::new().app_data(data.clone()).route("/hook", web::post().to(handler.clone())))
+            .workers(1)
+            .listen(listener)
+            .unwrap()
+            .run();
+    actix_web::rt::spawn(server);
+    port
+}
+
 async fn hook(body: web::Json<Value>, r: web::Data<Receiver>) -> HttpResponse {
     let n = r.requests.fetch_add(1, Ordering::SeqCst);
     if n < FLAKY && n.is_multiple_of(2) {
@@ -32,15 +53,7 @@ async fn hook(body: web::Json<Value>, r: web::Data<Receiver>) -> HttpResponse {
 
 async fn flaky_receiver(app: TestApp) {
     let receiver = web::Data::new(Receiver::default());
-    let data = receiver.clone();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let server = HttpServer::new(move || App::new().app_data(data.clone()).route("/hook", web::post().to(hook)))
-        .workers(1)
-        .listen(listener)
-        .unwrap()
-        .run();
-    actix_web::rt::spawn(server);
+    let port = spawn_receiver(receiver.clone(), hook);
     let url = format!("http://127.0.0.1:{port}/hook");
 
     let mut polls = Vec::new();
@@ -207,15 +220,7 @@ async fn deliveries_go_over_tls_signed_with_the_key_shown_once_and_rotated_on_de
 #[actix_web::test]
 async fn webhooks_to_private_addresses_are_refused_unless_allowed() {
     let recorder = web::Data::new(Recorder::default());
-    let data = recorder.clone();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let server = HttpServer::new(move || App::new().app_data(data.clone()).route("/hook", web::post().to(record)))
-        .workers(1)
-        .listen(listener)
-        .unwrap()
-        .run();
-    actix_web::rt::spawn(server);
+    let port = spawn_receiver(recorder.clone(), record);
     let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite, |s| s.webhooks.allow_private = false).await;
     // An address in the URL, and a name that resolves to one.
     for (slug, host) in [("literal", "127.0.0.1"), ("named", "localhost")] {
