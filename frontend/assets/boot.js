@@ -11,12 +11,14 @@
 // The voting page and its embed (what a voter opens first) get a bundle
 // built with their routes alone, about half the size of the one with every
 // page; a link from there to another page is loaded from the server (see
-// NotFound in frontend/src/lib.rs).
-const votePage = /^\/p\/[^/]+(\/embed)?\/?$/.test(location.pathname);
+// follow_links_elsewhere in frontend/src/browser.rs). The same rule as
+// in_vote_bundle in frontend/src/lib.rs.
+const [js, wasm] = /^\/p\/[^/]+(\/embed)?\/?$/.test(location.pathname)
+  ? ['./vote.js', './vote.wasm']
+  : ['./urna.js', './urna.wasm'];
 const start = () =>
-  (votePage ? import('./vote.js') : import('./urna.js')).then(({ default: init, hydrate }) =>
-    init({ module_or_path: votePage ? new URL('./vote.wasm', import.meta.url) : new URL('./urna.wasm', import.meta.url) })
-      .then(() => hydrate()));
+  import(js).then(({ default: init, hydrate }) =>
+    init({ module_or_path: new URL(wasm, import.meta.url) }).then(() => hydrate()));
 
 if (document.visibilityState === 'hidden') {
   start();
