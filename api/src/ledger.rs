@@ -115,18 +115,23 @@ impl Tree {
     /// The audit path of leaf `index`, from the leaf up; empty for an index
     /// outside the tree.
     pub fn path(&self, index: usize) -> Vec<Hash> {
-        let mut path = Vec::new();
-        if index >= self.size() {
-            return path;
-        }
-        let mut i = index;
-        for level in self.levels.iter().take(self.levels.len().saturating_sub(1)) {
-            if let Some(sibling) = level.get(i ^ 1) {
-                path.push(*sibling);
-            }
-            i >>= 1;
-        }
-        path
+        self.path_nodes(index).map(|(_, _, hash)| *hash).collect()
+    }
+
+    /// The audit path of leaf `index` with where each hash lies: its level
+    /// (0 for the leaves) and place in it, from the leaf up; nothing for an
+    /// index outside the tree.
+    pub fn path_nodes(&self, index: usize) -> impl Iterator<Item = (usize, usize, &Hash)> + '_ {
+        let below_root = if index < self.size() { self.levels.len().saturating_sub(1) } else { 0 };
+        self.levels.iter().take(below_root).enumerate().filter_map(move |(level, nodes)| {
+            let i = (index >> level) ^ 1;
+            nodes.get(i).map(|hash| (level, i, hash))
+        })
+    }
+
+    /// Every level, the leaves first and the root last.
+    pub fn levels(&self) -> &[Vec<Hash>] {
+        &self.levels
     }
 }
 
@@ -209,14 +214,23 @@ pub fn commitment(salt: &[u8; 16], deltas: &[Delta], ballots: Option<&[BallotDel
 
 /// Lowercase hex of 16 or 32 bytes, or anything.
 pub fn to_hex(bytes: &[u8]) -> String {
-    // Bytes, not chars: every receipt encodes a dozen hashes.
+    let mut out = String::with_capacity(bytes.len() * 2);
+    push_hex(bytes, &mut out);
+    out
+}
+
+/// Appends the lowercase hex of `bytes` to `out`.
+pub fn push_hex(bytes: &[u8], out: &mut String) {
+    // A hash at a time through a buffer: pushing chars one by one costs
+    // a UTF-8 encoding each.
     let digit = |n: u8| if n < 10 { b'0' + n } else { b'a' + n - 10 };
-    let mut out = Vec::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(digit(b >> 4));
-        out.push(digit(b & 15));
+    let mut buf = [0u8; 64];
+    for chunk in bytes.chunks(32) {
+        for (pair, b) in buf.chunks_exact_mut(2).zip(chunk) {
+            pair.copy_from_slice(&[digit(b >> 4), digit(b & 15)]);
+        }
+        out.push_str(std::str::from_utf8(buf.get(..chunk.len() * 2).unwrap_or_default()).unwrap_or_default());
     }
-    String::from_utf8(out).unwrap_or_default()
 }
 
 /// Exactly `N` bytes from hex (either case).

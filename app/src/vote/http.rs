@@ -1,9 +1,11 @@
 //! `POST /api/polls/{slug}/votes`: validated against the poll held in memory,
 //! handed to the poll's actor, answered after the batch commits.
+use std::sync::LazyLock;
 use std::sync::atomic::Ordering;
 
 use std::borrow::Cow;
 
+use actix_web::http::header::HeaderName;
 use actix_web::{HttpRequest, HttpResponse, web};
 use api::{VoteAnswer, VoteStatus};
 use chrono::Utc;
@@ -14,7 +16,7 @@ use tokio::sync::oneshot;
 use super::coalesce;
 use super::credentials::{self as voter, CredentialError, VOTER_COOKIE, VOTER_TOKEN_HEADER, VoterKind};
 use super::ledger::{Ballot, BatchVote, IdemRequest, Refusal, SpentPow};
-use super::poll_actor::VoteOutcome;
+use super::poll_actor::{Leaf, VoteOutcome};
 use super::pow::PowError;
 use super::ratelimit::{Key, Limited};
 use crate::domain::{AckMode, Dedupe, Phase, PollDef, PollKind, TrackDef, VoterIdentity};
@@ -105,7 +107,7 @@ fn presented_voter(
     state: &AppState,
     fresh_cookie: Option<&str>,
 ) -> Result<Option<(VoterKind, [u8; 32])>, CredentialError> {
-    if let Some(token) = req.headers().get(VOTER_TOKEN_HEADER) {
+    if let Some(token) = req.headers().get(&*TOKEN_NAME) {
         let token = token.to_str().map_err(|_| CredentialError::Malformed)?;
         let id = voter::verify_token(state.voter_token_secret.as_ref(), token, Utc::now().timestamp())?;
         return Ok(Some((VoterKind::Token, state.server_key.voter_hash(VoterKind::Token, &id))));
@@ -129,12 +131,19 @@ pub const POW_HEADER: &str = "x-urna-pow";
 pub const INVITE_HEADER: &str = "x-urna-invite";
 /// Header carrying the client's key for exactly-once retries.
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+// The headers a vote may carry as `HeaderName`s, made once: a lookup by
+// `&str` parses the name on every call, and every vote looks up four.
+static TOKEN_NAME: LazyLock<HeaderName> = LazyLock::new(|| HeaderName::from_static(VOTER_TOKEN_HEADER));
+static POW_NAME: LazyLock<HeaderName> = LazyLock::new(|| HeaderName::from_static(POW_HEADER));
+static INVITE_NAME: LazyLock<HeaderName> = LazyLock::new(|| HeaderName::from_static(INVITE_HEADER));
+static IDEMPOTENCY_NAME: LazyLock<HeaderName> = LazyLock::new(|| HeaderName::from_static(IDEMPOTENCY_HEADER));
+
 /// Longest invite code read.
 const MAX_INVITE_LEN: usize = 64;
 
 /// The keyed hash of the invite code a request carries, if any.
 fn presented_invite(req: &HttpRequest, state: &AppState) -> Result<Option<[u8; 32]>, ApiError> {
-    let Some(v) = req.headers().get(INVITE_HEADER) else { return Ok(None) };
+    let Some(v) = req.headers().get(&*INVITE_NAME) else { return Ok(None) };
     let code = v.to_str().map(str::trim).unwrap_or_default();
     if code.is_empty() || code.len() > MAX_INVITE_LEN {
         return Err(ApiError::InviteInvalid);
@@ -150,7 +159,7 @@ pub fn normalize_invite(code: &str) -> String {
 
 /// The client's `Idempotency-Key`: 1–64 visible ASCII characters.
 fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
-    let Some(v) = req.headers().get(IDEMPOTENCY_HEADER) else { return Ok(None) };
+    let Some(v) = req.headers().get(&*IDEMPOTENCY_NAME) else { return Ok(None) };
     let key = v.to_str().unwrap_or_default();
     if key.is_empty() || key.len() > 64 || !key.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(ApiError::IdempotencyKeyInvalid);
@@ -165,12 +174,35 @@ fn checked_pow(req: &HttpRequest, state: &AppState, def: &PollDef) -> Result<Opt
         return Ok(None);
     }
     let challenge_url = format!("/api/polls/{}/challenge", def.slug);
-    let Some(header) = req.headers().get(POW_HEADER) else {
+    let Some(header) = req.headers().get(&*POW_NAME) else {
         return Err(ApiError::PowRequired { challenge_url });
     };
     let header = header.to_str().map_err(|_| ApiError::PowInvalid(PowError::Malformed.to_string()))?;
     let v = state.pow.verify(def.id, header, now).map_err(|e| ApiError::PowInvalid(e.to_string()))?;
     Ok(Some(SpentPow { challenge: v.challenge, expires_at: v.expires_at }))
+}
+
+/// A recorded vote's answer, with its receipt when the poll gives them:
+/// the receipt's JSON is written straight from its batch's hex (see
+/// `Leaf::write_receipt`), the rest by serde.
+fn recorded(
+    answer: &VoteAnswer<'_>,
+    leaf: Option<&Leaf>,
+    vote: (i64, i64, Option<&[i64]>),
+) -> Result<HttpResponse, ApiError> {
+    // An answer with its receipt is about a kilobyte: one allocation.
+    let mut body = Vec::with_capacity(if leaf.is_some() { 1536 } else { 128 });
+    serde_json::to_writer(&mut body, answer).map_err(|e| ApiError::Internal(e.into()))?;
+    let mut body = String::from_utf8(body).map_err(|e| ApiError::Internal(e.into()))?;
+    // `receipt` is the answer's last field: it goes inside the closing brace.
+    if let Some(leaf) = leaf
+        && body.pop() == Some('}')
+    {
+        body.push_str(",\"receipt\":");
+        leaf.write_receipt(&answer.poll, vote, &mut body);
+        body.push('}');
+    }
+    Ok(HttpResponse::Ok().insert_header(actix_web::http::header::ContentType::json()).body(body))
 }
 
 /// The answer a refused or replayed vote gets.
@@ -412,10 +444,9 @@ async fn vote(
         return Ok(HttpResponse::Accepted().json(answer(VoteStatus::Accepted)));
     };
     match rx.await {
-        Ok(VoteOutcome::Recorded(leaf)) => Ok(HttpResponse::Ok().json(VoteAnswer {
-            receipt: leaf.map(|l| l.receipt(&def.slug, (option_id, track.id, choices))),
-            ..answer(VoteStatus::Recorded)
-        })),
+        Ok(VoteOutcome::Recorded(leaf)) => {
+            recorded(&answer(VoteStatus::Recorded), leaf.as_ref(), (option_id, track.id, choices))
+        }
         Ok(VoteOutcome::Duplicate) => Err(ApiError::AlreadyVoted),
         Ok(VoteOutcome::Refused(r)) => refusal(r),
         Ok(VoteOutcome::NotOpen(phase)) => Err(phase_error(phase, def)),

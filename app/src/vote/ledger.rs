@@ -198,6 +198,10 @@ impl Outcome {
 }
 
 /// A committed batch's Merkle tree, for its votes' receipts.
+///
+/// Every hash a receipt shows is put in hex once, here, for the whole
+/// batch: each of the batch's votes names about a dozen of them, and
+/// encoding them vote by vote was the largest part of a vote's own work.
 #[derive(Debug, PartialEq, Eq)]
 pub struct BatchTree {
     pub shard: String,
@@ -205,13 +209,43 @@ pub struct BatchTree {
     pub seq: i64,
     /// Over the counted votes, in batch order.
     pub tree: Tree,
-    /// The root in hex, once for the batch's receipts.
+    /// The root in hex.
     pub root_hex: String,
+    /// Each level below the root in hex, its nodes end to end (64 digits
+    /// each), the leaves first.
+    levels_hex: Vec<String>,
+    /// The shard as a JSON string, quotes and all.
+    shard_json: String,
 }
+
+/// Hex digits of a hash.
+const HASH_HEX: usize = 64;
 
 impl BatchTree {
     fn new(shard: &str, seq: i64, tree: Tree) -> Self {
-        Self { shard: shard.to_owned(), seq, root_hex: chain::to_hex(&tree.root()), tree }
+        let below_root = tree.levels().len().saturating_sub(1);
+        let levels_hex = (tree.levels().iter().take(below_root))
+            .map(|level| {
+                let mut hex = String::with_capacity(level.len() * HASH_HEX);
+                level.iter().for_each(|h| chain::push_hex(h, &mut hex));
+                hex
+            })
+            .collect();
+        Self {
+            shard: shard.to_owned(),
+            seq,
+            root_hex: chain::to_hex(&tree.root()),
+            shard_json: serde_json::to_string(shard).unwrap_or_else(|_| "\"\"".to_owned()),
+            levels_hex,
+            tree,
+        }
+    }
+
+    /// The audit path of leaf `index` in hex, from the leaf up.
+    fn path_hex(&self, index: usize) -> impl Iterator<Item = &str> {
+        self.tree.path_nodes(index).filter_map(|(level, i, _)| {
+            self.levels_hex.get(level).and_then(|hex| hex.get(i * HASH_HEX..(i + 1) * HASH_HEX))
+        })
     }
 }
 
@@ -823,8 +857,48 @@ pub fn receipt(
         track_id,
         choices: choices.map(<[i64]>::to_vec),
         root: batch.root_hex.clone(),
-        proof: batch.tree.path(index).iter().map(|h| chain::to_hex(h)).collect(),
+        proof: batch.path_hex(index).map(str::to_owned).collect(),
     }
+}
+
+/// [`receipt`] as JSON, appended to `out`: the same bytes as serde's, from
+/// the batch's hex without a `Receipt` in between (one is answered for
+/// every vote).
+pub fn write_receipt(
+    batch: &BatchTree,
+    index: usize,
+    nonce: &[u8; 16],
+    (option_id, track_id, choices): (i64, i64, Option<&[i64]>),
+    poll: &str,
+    out: &mut String,
+) {
+    use std::fmt::Write as _;
+    // Writing to a String cannot fail, nor serializing a str or integers.
+    out.push_str("{\"poll\":");
+    out.push_str(&serde_json::to_string(poll).unwrap_or_default());
+    let _ = write!(
+        out,
+        ",\"shard\":{},\"seq\":{},\"index\":{index},\"size\":{},\"nonce\":\"",
+        batch.shard_json,
+        batch.seq,
+        batch.tree.size()
+    );
+    chain::push_hex(nonce, out);
+    let _ = write!(out, "\",\"option_id\":{option_id},\"track_id\":{track_id}");
+    if let Some(choices) = choices {
+        out.push_str(",\"choices\":");
+        out.push_str(&serde_json::to_string(choices).unwrap_or_default());
+    }
+    let _ = write!(out, ",\"root\":\"{}\",\"proof\":[", batch.root_hex);
+    for (i, hex) in batch.path_hex(index).enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('"');
+        out.push_str(hex);
+        out.push('"');
+    }
+    out.push_str("]}");
 }
 
 /// A batch that committed before: its outcome, and its tree rebuilt from
@@ -990,4 +1064,32 @@ pub async fn commit_batch(
         return Err(CommitError::Injected("after commit"));
     }
     Ok(Committed { outcome, tree, shard_totals, ballot_totals, committed_at: check.now, replayed: false })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The receipt written straight into an answer is serde's, byte for
+    /// byte, for every leaf of trees of odd and even sizes, with a shard and
+    /// a poll that need escaping, with and without a ballot of several; its
+    /// path is the tree's.
+    #[test]
+    fn a_written_receipt_is_the_serialized_one() {
+        for size in [1usize, 2, 3, 5, 8, 13] {
+            let leaves: Vec<Hash> = (0..size).map(|i| [i as u8 + 1; 32]).collect();
+            let batch = BatchTree::new("shard \"é\"\n", 7, Tree::new(leaves));
+            for index in 0..size {
+                let nonce = [index as u8; 16];
+                for vote in [(3, 4, None), (3, 4, Some(&[3i64, 1, 2][..]))] {
+                    let mut written = String::from("{");
+                    write_receipt(&batch, index, &nonce, vote, "poll/\u{1}", &mut written);
+                    let receipt = receipt(&batch, index, &nonce, vote, "poll/\u{1}".to_owned());
+                    assert_eq!(written, format!("{{{}", serde_json::to_string(&receipt).unwrap()));
+                    let path: Vec<String> = batch.tree.path(index).iter().map(|h| chain::to_hex(h)).collect();
+                    assert_eq!(receipt.proof, path, "size {size}, leaf {index}");
+                }
+            }
+        }
+    }
 }

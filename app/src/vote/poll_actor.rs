@@ -59,6 +59,11 @@ impl Leaf {
     pub fn receipt(&self, poll: &str, vote: (i64, i64, Option<&[i64]>)) -> api::ledger::Receipt {
         ledger::receipt(&self.batch, self.index, &self.nonce, vote, poll.to_owned())
     }
+
+    /// The same receipt as JSON, appended to `out`.
+    pub fn write_receipt(&self, poll: &str, vote: (i64, i64, Option<&[i64]>), out: &mut String) {
+        ledger::write_receipt(&self.batch, self.index, &self.nonce, vote, poll, out);
+    }
 }
 
 /// Buffer votes; `reply` (absent in fast mode) hears how each ended, in
