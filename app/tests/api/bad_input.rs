@@ -138,3 +138,78 @@ async fn bad_polls(app: TestApp) {
     );
 }
 on_both_backends!(every_bad_poll_definition_gets_a_problem_json_4xx, super::bad_polls);
+
+/// One HTTP/1.1 answer read off a bare connection: its status and body.
+fn read_answer(conn: &mut std::net::TcpStream, buf: &mut Vec<u8>) -> (u16, String) {
+    use std::io::Read;
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+            let status: u16 = head[9..12].parse().unwrap();
+            let len: usize =
+                head.lines().find_map(|l| l.strip_prefix("content-length:")).map_or(0, |v| v.trim().parse().unwrap());
+            if buf.len() >= end + 4 + len {
+                let body = String::from_utf8_lossy(&buf[end + 4..end + 4 + len]).into_owned();
+                buf.drain(..end + 4 + len);
+                return (status, body);
+            }
+        }
+        let mut chunk = [0u8; 4096];
+        let n = conn.read(&mut chunk).expect("the server answers within 10 s");
+        assert!(n > 0, "the server closed the connection");
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// Votes as slow and pipelining clients send them, over a bare connection:
+/// a head whose body comes in a later packet, then two whole votes in one
+/// write. The server hands a vote the body it has already read before it
+/// first calls it (vendor/actix-http); a body still on its way must still
+/// be waited for, and pipelined votes answered in order.
+#[actix_web::test]
+async fn votes_that_arrive_in_pieces_or_pipelined_are_each_counted_once() {
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite, |_| {}).await;
+    let poll = app.open_poll("raw", json!({})).await;
+    let (option, other) = (option_ids(&poll)[0], option_ids(&poll)[1]);
+    let request = |option: i64| {
+        let body = format!("{{\"option_id\": {option}}}");
+        let head = format!(
+            "POST /api/polls/raw/votes HTTP/1.1\r\nHost: urna\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        (head, body)
+    };
+    let addr = app.addr.trim_start_matches("http://").to_owned();
+    let answers = tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut conn = std::net::TcpStream::connect(addr).unwrap();
+        conn.set_nodelay(true).unwrap();
+        conn.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+        let mut buf = Vec::new();
+        // The head alone; its body after the server has had time to read it.
+        let (head, body) = request(option);
+        conn.write_all(head.as_bytes()).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        conn.write_all(body.as_bytes()).unwrap();
+        let split = read_answer(&mut conn, &mut buf);
+        // Two votes, heads and bodies, in one write.
+        let (h1, b1) = request(option);
+        let (h2, b2) = request(other);
+        conn.write_all(format!("{h1}{b1}{h2}{b2}").as_bytes()).unwrap();
+        let first = read_answer(&mut conn, &mut buf);
+        let second = read_answer(&mut conn, &mut buf);
+        [split, first, second]
+    })
+    .await
+    .unwrap();
+    for (status, body) in &answers {
+        assert_eq!(*status, 200, "{body}");
+    }
+    let options: Vec<i64> = answers
+        .iter()
+        .map(|(_, body)| serde_json::from_str::<serde_json::Value>(body).unwrap()["option_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(options, [option, option, other], "answers in the order asked");
+    let counts = app.db_counts(poll["id"].as_i64().unwrap()).await;
+    assert_eq!((counts.get(&option).copied(), counts.get(&other).copied()), (Some(2), Some(1)));
+}
