@@ -44,25 +44,14 @@ LOG=$(mktemp)
 RUST_LOG=warn "$URNA" serve --database-url "$DB_URL" --redis-url "$REDIS_URL" --redis-prefix urna-bench \
   --bind "127.0.0.1:$PORT" --instance-id bench --rate-limit-ip-per-min 4000000000 >"$LOG" 2>&1 &
 SERVER=$!
-cleanup() { kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; rm -f "$LOG"; }
+cleanup() { kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; rm -f "$LOG" "${ADMIN_JAR:-}"; }
 trap cleanup EXIT
 for _ in $(seq 1 50); do curl -sf "$BASE/healthz" >/dev/null && break; sleep 0.2; done
 
-JAR=$(mktemp)
-CSRF=$(curl -sf -c "$JAR" -H 'content-type: application/json' \
-  -d '{"username":"bench","password":"benchmark password"}' "$BASE/api/admin/login" |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["csrf_token"])')
-admin() { curl -sf -b "$JAR" -H "x-csrf-token: $CSRF" -H 'content-type: application/json' "$@"; }
-POLL=$(admin -d '{"slug":"bench","title":"Benchmark","options":[{"label":"A"},{"label":"B"},{"label":"C"}]}' "$BASE/api/admin/polls")
-POLL_ID=$(echo "$POLL" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-OPTIONS=$(echo "$POLL" | python3 -c 'import json,sys; print(",".join(str(o["id"]) for o in json.load(sys.stdin)["options"]))')
-admin -X POST "$BASE/api/admin/polls/$POLL_ID/open" >/dev/null
+source bench/admin.sh
+read -r POLL_ID OPTIONS <<<"$(open_poll bench)"
 # The same poll without receipts, to measure what they cost.
-PLAIN=$(admin -d '{"slug":"bench-plain","title":"Benchmark","receipts":false,"options":[{"label":"A"},{"label":"B"},{"label":"C"}]}' "$BASE/api/admin/polls")
-PLAIN_ID=$(echo "$PLAIN" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-PLAIN_OPTIONS=$(echo "$PLAIN" | python3 -c 'import json,sys; print(",".join(str(o["id"]) for o in json.load(sys.stdin)["options"]))')
-admin -X POST "$BASE/api/admin/polls/$PLAIN_ID/open" >/dev/null
-rm -f "$JAR"
+read -r PLAIN_ID PLAIN_OPTIONS <<<"$(open_poll bench-plain ',"receipts":false')"
 
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
 run_wrk() { # mode path [options]

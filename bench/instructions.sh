@@ -33,19 +33,12 @@ RUST_LOG=warn valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=
   --database-url "$DB_URL" --redis-url "$REDIS_URL" --redis-prefix urna-instructions --bind "127.0.0.1:$PORT" \
   --instance-id instructions --rate-limit-ip-per-min 4000000000 --workers 2 >"$LOG" 2>&1 &
 SERVER=$!
-trap 'kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true' EXIT
+trap 'kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; rm -f "${ADMIN_JAR:-}"' EXIT
 for _ in $(seq 1 300); do curl -sf "$BASE/healthz" >/dev/null && break; sleep 0.5; done
 
-JAR=$(mktemp)
-CSRF=$(curl -sf -c "$JAR" -H 'content-type: application/json' \
-  -d '{"username":"bench","password":"benchmark password"}' "$BASE/api/admin/login" |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["csrf_token"])')
-admin() { curl -sf -b "$JAR" -H "x-csrf-token: $CSRF" -H 'content-type: application/json' "$@"; }
-POLL=$(admin -d '{"slug":"bench","title":"Benchmark","options":[{"label":"A"},{"label":"B"},{"label":"C"}]}' "$BASE/api/admin/polls")
-POLL_ID=$(echo "$POLL" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-OPTION=$(echo "$POLL" | python3 -c 'import json,sys; print(json.load(sys.stdin)["options"][0]["id"])')
-admin -X POST "$BASE/api/admin/polls/$POLL_ID/open" >/dev/null
-rm -f "$JAR"
+source bench/admin.sh
+read -r _ OPTIONS <<<"$(open_poll bench)"
+OPTION=${OPTIONS%%,*}
 
 load() { # get|vote
   if [ "$1" = vote ]; then
