@@ -55,12 +55,7 @@ pub struct Leaf {
 
 impl Leaf {
     /// The receipt of this vote, for `option_id` on `track_id` in `poll`
-    /// (and for a ballot of several, its choices).
-    pub fn receipt(&self, poll: &str, vote: (i64, i64, Option<&[i64]>)) -> api::ledger::Receipt {
-        ledger::receipt(&self.batch, self.index, &self.nonce, vote, poll.to_owned())
-    }
-
-    /// The same receipt as JSON, appended to `out`.
+    /// (and for a ballot of several, its choices), as JSON appended to `out`.
     pub fn write_receipt(&self, poll: &str, vote: (i64, i64, Option<&[i64]>), out: &mut String) {
         ledger::write_receipt(&self.batch, self.index, &self.nonce, vote, poll, out);
     }
