@@ -115,8 +115,11 @@ pub struct ServeArgs {
     /// Group commit: flush when this many votes are buffered.
     #[arg(long, env = "URNA_FLUSH_MAX_VOTES", default_value_t = 2048)]
     pub flush_max_votes: usize,
-    /// Group commit: flush at most this many ms after the first buffered vote.
-    #[arg(long, env = "URNA_FLUSH_INTERVAL_MS", default_value_t = 2)]
+    /// Group commit: flush at most this many ms after the first buffered
+    /// vote. 0: as soon as the actor has read the votes that arrived together
+    /// (a commit in flight still gathers the next batch); a wait here holds
+    /// every voter it gathers while the cores have nothing to do.
+    #[arg(long, env = "URNA_FLUSH_INTERVAL_MS", default_value_t = 0)]
     pub flush_interval_ms: u64,
     /// Votes per poll that may wait in memory before new ones get 503.
     #[arg(long, env = "URNA_MAX_PENDING", default_value_t = 50_000)]
@@ -285,6 +288,9 @@ impl Settings {
             frame_ancestors: "'none'".into(),
             migrate: true,
             instance_id: "test".into(),
+            // A window of 2 ms, unlike `serve`'s 0: a test's concurrent votes
+            // then share batches, and the paths within a batch (a key or a
+            // voter twice in one batch) run often.
             flush: FlushConfig { max_batch: 2048, interval: Duration::from_millis(2), max_pending: 50_000 },
             workers: 2,
             db_max_connections: 8,
