@@ -104,12 +104,13 @@ PLAIN_BYTES=$(curl -s -o /dev/null -w '%{size_download}' -H 'content-type: appli
 # Two more rounds of the same pair (without the stream): on these shared
 # cores one pair of runs drifts by ±10 %, so the ratio reported is the
 # median of the three rounds' ratios.
-RATIOS="$(python3 -c "print($(echo "$VOTE" | field rps)/$(echo "$CEIL" | field rps))")"
+ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
+RATIOS="$(ratio "$(echo "$VOTE" | field rps)" "$(echo "$CEIL" | field rps)")"
 for round in 2 3; do
   echo "2c/4 round $round: GET /healthz, then votes"
   c=$(run_wrk get /healthz); v=$(run_wrk vote /api/polls/bench/votes)
   echo "  $c"; echo "  $v"
-  RATIOS="$RATIOS $(python3 -c "print($(echo "$v" | field rps)/$(echo "$c" | field rps))")"
+  RATIOS="$RATIOS $(ratio "$(echo "$v" | field rps)" "$(echo "$c" | field rps)")"
 done
 
 echo "3/4 naive: one UPDATE per vote (pgbench, 64 clients)"
@@ -136,9 +137,9 @@ echo "  rps=$HALF_RPS p50=${HALF_P50}ms p99=${HALF_P99}ms"
 
 CEIL_RPS=$(echo "$CEIL" | field rps); VOTE_RPS=$(echo "$VOTE" | field rps); PLAIN_RPS=$(echo "$PLAIN_VOTE" | field rps)
 VOTE_OK=$(echo "$VOTE" | field ok); VOTE_OTHER=$(echo "$VOTE" | field other)
-ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
-R_CEIL=$(python3 -c "import statistics,sys; print(f'{statistics.median(map(float, sys.argv[1:])):.2f}')" $RATIOS)
-R_ROUNDS=$(python3 -c "import sys; print(', '.join(f'{float(r):.2f}' for r in sys.argv[1:]))" $RATIOS); R_NAIVE=$(ratio "$VOTE_RPS" "$NAIVE_TPS"); R_RECEIPTS=$(ratio "$VOTE_RPS" "$PLAIN_RPS")
+# The median of three: the middle one, sorted.
+R_CEIL=$(printf '%s\n' $RATIOS | sort -n | sed -n 2p); R_ROUNDS=${RATIOS// /, }
+R_NAIVE=$(ratio "$VOTE_RPS" "$NAIVE_TPS"); R_RECEIPTS=$(ratio "$VOTE_RPS" "$PLAIN_RPS")
 
 # Everything below this marker in docs/BENCHMARKS.md is hand-written analysis
 # and survives a new run.

@@ -30,12 +30,14 @@ function init(args)
   end
 end
 
+if mode == "vote" or mode == "keyed" or mode == "pow" then
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "application/json"
+end
 if mode == "vote" then
   -- Plain votes are built once, in init, for options drawn at random, and
   -- sent in turn: building each request in Lua cost wrk ~2 us a vote on the
   -- cores it shares with the server, where the ceiling's GETs cost it none.
-  wrk.method = "POST"
-  wrk.headers["Content-Type"] = "application/json"
   local built, turn = {}, 0
   local plain_init = init
   init = function(args)
@@ -49,8 +51,6 @@ if mode == "vote" then
     return built[turn]
   end
 elseif mode == "keyed" or mode == "pow" then
-  wrk.method = "POST"
-  wrk.headers["Content-Type"] = "application/json"
   request = function()
     -- wrk.format takes these headers instead of wrk.headers: copy those in.
     local headers = {}
