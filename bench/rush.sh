@@ -72,7 +72,7 @@ on $(nproc) cores with wrk on the same machine. Release server and site, Postgre
 instance, ${CONNECTIONS} connections, ${DURATION} s per run; ratios come from this one run.
 
 A visitor is the seven requests a new voter's browser makes: the voting page
-(\`/p/demo\`, pt-BR), its stylesheet, \`boot.js\`, the voting page's own bundle (\`vote\`: JavaScript and
+(\`/p/demo\`, in the poll's language), its stylesheet, \`boot.js\`, the voting page's own bundle (\`vote\`: JavaScript and
 WebAssembly; a first visit: nothing cached, brotli accepted), the poll, and one
 vote. Each wrk thread sends them in that order, round after round, over its
 connections.

@@ -9,6 +9,7 @@ const urna = await start();
 try {
   const poll = await urna.admin.openPoll('paredao', ['Ana', 'Bruno', 'Carla'], {
     title: 'Paredão: quem fica?',
+    language: 'pt-BR',
     description: 'Vote em quem você quer que fique na casa.',
     tracks: [
       { name: 'voto-unico', dedupe: 'one_per_voter', weight: 70 },

@@ -5,7 +5,8 @@
 //!
 //! # Layout
 //! - the poll's enums ([`PollStatus`], [`Visibility`], [`AckMode`],
-//!   [`Dedupe`], [`VoterIdentity`], [`Role`]), each with its wire spelling;
+//!   [`Dedupe`], [`VoterIdentity`], [`Language`], [`Role`]), each with its
+//!   wire spelling;
 //! - public views: [`Poll`], [`Results`], [`Timeseries`], [`VoteAnswer`];
 //! - admin views: [`AdminPoll`], [`Me`], [`AuditEntry`], [`Ops`];
 //! - [`Problem`], every error's body.
@@ -97,6 +98,37 @@ impl PollKind {
 
 fn one() -> u32 {
     1
+}
+
+/// A language urna's pages speak: a poll's own (its pages' language unless
+/// `?lang=` asks for the other), and the UI's. On the wire its BCP 47 tag.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum Language {
+    #[default]
+    #[serde(rename = "pt-BR")]
+    PtBr,
+    #[serde(rename = "en")]
+    En,
+}
+
+impl Language {
+    /// The wire spelling (the tag of `<html lang>` too).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Language::PtBr => "pt-BR",
+            Language::En => "en",
+        }
+    }
+
+    /// From the wire spelling exactly; the error names the accepted ones.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "pt-BR" => Ok(Language::PtBr),
+            "en" => Ok(Language::En),
+            other => Err(format!("unknown Language {other:?}; expected one of: pt-BR en")),
+        }
+    }
 }
 
 string_enum!(
@@ -259,6 +291,10 @@ pub struct Poll {
     /// presenter screen (`/p/{slug}/present`), and to everyone from then on.
     #[serde(default)]
     pub revealed_at: Option<DateTime<Utc>>,
+    /// The language of the poll's pages (`/p/{slug}…`); `?lang=` on a page
+    /// asks for the other. `pt-BR` when absent.
+    #[serde(default)]
+    pub language: Language,
     pub options: Vec<PollOption>,
     pub tracks: Vec<Track>,
 }

@@ -26,7 +26,7 @@ impl PollSlug {
     }
 }
 
-pub use api::{AckMode, Dedupe, PollKind, PollStatus, Pow, Role, Visibility, VoterIdentity};
+pub use api::{AckMode, Dedupe, Language, PollKind, PollStatus, Pow, Role, Visibility, VoterIdentity};
 
 /// How `polls.pow_difficulty` stores a [`Pow`]: 0 off, -1 auto, N fixed.
 pub fn pow_to_column(p: Pow) -> i32 {
@@ -88,6 +88,9 @@ pub struct PollDef {
     /// What a ballot holds and how many options it names.
     #[serde(default)]
     pub ballot: BallotRule,
+    /// The language of the poll's pages.
+    #[serde(default)]
+    pub language: Language,
     pub options: Vec<OptionDef>,
     pub tracks: Vec<TrackDef>,
 }
@@ -290,6 +293,7 @@ pub struct NewPoll {
     pub receipts: bool,
     pub embed_origins: Vec<String>,
     pub ballot: BallotRule,
+    pub language: Language,
 }
 
 /// A validated partial update; `Some(None)` clears a schedule time.
@@ -310,6 +314,7 @@ pub struct PollPatch {
     pub webhook_secret: Option<Option<String>>,
     pub receipts: Option<bool>,
     pub embed_origins: Option<Vec<String>>,
+    pub language: Option<Language>,
     /// Checked against the options by `update_poll`, which knows them.
     pub kind: Option<PollKind>,
     pub min_choices: Option<u32>,

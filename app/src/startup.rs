@@ -86,6 +86,8 @@ async fn seed_demo(db: &DatabaseConnection) -> anyhow::Result<()> {
         receipts: true,
         embed_origins: vec![],
         ballot: crate::domain::BallotRule::default(),
+        // Its title and description are English.
+        language: crate::domain::Language::En,
     };
     let id = mutation::create_poll(db, &new, "demo").await?;
     mutation::open_poll(db, id, "demo").await?;

@@ -119,9 +119,10 @@ async function adminClient(base) {
   };
   return {
     call,
-    /** Creates and opens a poll; returns it. */
+    /** Creates and opens a poll (in English unless `extra` says); returns it. */
     async openPoll(slug, options = ['Alpha', 'Beta'], extra = {}) {
-      const poll = await call('POST', '/api/admin/polls', { slug, title: `Poll ${slug}`, options: options.map((label) => ({ label })), ...extra });
+      const body = { slug, title: `Poll ${slug}`, language: 'en', options: options.map((label) => ({ label })), ...extra };
+      const poll = await call('POST', '/api/admin/polls', body);
       return call('POST', `/api/admin/polls/${poll.id}/open`);
     },
   };

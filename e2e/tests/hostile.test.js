@@ -29,7 +29,7 @@ async function assertInert(page, what) {
 
 test('a poll with hostile markup in every field is shown as text, and no injected script runs', async () => {
   const created = await urna.admin.call('POST', '/api/admin/polls', {
-    slug: 'hostile', title: TITLE, description: DESCRIPTION,
+    slug: 'hostile', title: TITLE, description: DESCRIPTION, language: 'en',
     options: [{ label: LABEL, image_url: IMAGE }, { label: LABEL2 }],
   });
   await urna.admin.call('POST', `/api/admin/polls/${created.id}/open`);

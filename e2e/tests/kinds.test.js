@@ -43,7 +43,7 @@ test('a person ticks up to the most options a multiple-choice poll allows, and v
 });
 
 test('a person ranks the options in Portuguese and the live page shows the runoff rounds and the winner', async () => {
-  const poll = await urna.admin.openPoll('e2e-ranked', ['Ana', 'Bruno', 'Carla'], { kind: 'ranked' });
+  const poll = await urna.admin.openPoll('e2e-ranked', ['Ana', 'Bruno', 'Carla'], { kind: 'ranked', language: 'pt-BR' });
   const [ana, bruno, carla] = poll.options.map((o) => o.id);
   // Others have ranked already: Ana 2, Bruno 1 (then Carla), Carla 2 (then Bruno).
   const ballots = [[ana], [ana], [bruno, carla], [carla, bruno], [carla, bruno]];

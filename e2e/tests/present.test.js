@@ -37,7 +37,8 @@ test('an admin reveals hidden results and the presenter screens count up to them
   await urna.admin.call('POST', `/api/admin/polls/${poll.id}/close`);
 
   const screens = [await urna.page(), await urna.page('pt-BR')];
-  for (const s of screens) await open(s, urna.base, '/p/e2e-finale/present');
+  await open(screens[0], urna.base, '/p/e2e-finale/present');
+  await open(screens[1], urna.base, '/p/e2e-finale/present?lang=pt-BR');
   await screens[0].getByTestId('present-waiting').filter({ hasText: 'will be revealed here' }).waitFor();
   await screens[1].getByTestId('present-waiting').filter({ hasText: 'serão revelados' }).waitFor();
   assert.equal(await screens[0].getByTestId('present-votes').count(), 0, 'no numbers before the reveal');

@@ -106,8 +106,15 @@ test('without JavaScript the vote is a form post that comes back "recorded"', as
   await page.getByRole('button', { name: 'Vote for Beta' }).click();
   await page.waitForURL(/outcome=recorded/);
   assert.match(await text(page, '[data-testid=vote-feedback]'), /Vote recorded/);
+  // The language switch is a link to the page in the other language, and
+  // the form's answer comes back in it.
+  await page.getByTestId('lang-switch').click();
+  await page.waitForURL(/\/p\/e2e-nojs\?lang=pt-BR$/);
+  await page.getByRole('button', { name: 'Votar em Alpha' }).click();
+  await page.waitForURL(/outcome=recorded.*lang=pt-BR/);
+  assert.match(await text(page, '[data-testid=vote-feedback]'), /Voto registrado/);
   const results = await (await fetch(`${urna.base}/api/polls/e2e-nojs/results`)).json();
-  assert.equal(results.total_votes, 1);
+  assert.equal(results.total_votes, 2);
   await context.close();
 });
 
@@ -178,20 +185,29 @@ test('an admin logs in, creates a dual-track poll, opens it, sees votes arrive, 
   assert.equal(me.status, 401);
 });
 
-test('the language switch changes the page text, and the choice sticks', async () => {
+test('a poll speaks its own language, the switch changes it in place, and the choice sticks', async () => {
   await urna.admin.openPoll('e2e-lang');
-  const page = await urna.page('en-US');
+  // An English poll, read by a browser that prefers Portuguese: the poll's
+  // language (the same page for everyone, which a shared cache may keep).
+  const page = await urna.page('pt-BR');
   await open(page, urna.base, '/p/e2e-lang');
   assert.equal(await text(page, '.hint'), 'Vote as often as you like');
   await page.getByTestId('lang-switch').click();
   await page.locator('.hint', { hasText: 'Vote quantas vezes quiser' }).waitFor();
   assert.equal(await page.getByRole('button', { name: 'Votar em Alpha' }).count(), 1);
-  await open(page, urna.base, '/p/e2e-lang');
+  assert.match(page.url(), /\/p\/e2e-lang\?lang=pt-BR$/, 'the address names the choice');
+  // A reload keeps it: the server renders the language the address names.
+  await page.reload();
+  await page.waitForSelector('body[data-hydrated]', { timeout: 15_000 });
   assert.equal(await text(page, '.hint'), 'Vote quantas vezes quiser');
+  // A poll page whose address names none: the browser applies the remembered choice.
+  await open(page, urna.base, '/p/e2e-lang/live');
+  await page.locator('.kpis dt', { hasText: 'Total de votos' }).waitFor();
+  assert.equal(await page.getAttribute('html', 'lang'), 'pt-BR');
 
-  const pt = await urna.page('pt-BR');
-  await open(pt, urna.base, '/p/e2e-lang/live');
-  assert.equal(await text(pt, '.kpis dt'), 'Total de votos');
+  const en = await urna.page('pt-BR');
+  await open(en, urna.base, '/p/e2e-lang/live');
+  assert.equal(await text(en, '.kpis dt'), 'Total votes');
 });
 
 test('the live dashboard reconnects on its own when the server comes back', async () => {

@@ -38,6 +38,8 @@ pub struct Model {
     /// The fewest and most options a ballot names.
     pub min_choices: i32,
     pub max_choices: i32,
+    /// The pages' language: `pt-BR` or `en`.
+    pub language: String,
     #[sea_orm(has_many)]
     pub options: HasMany<super::poll_options::Entity>,
     #[sea_orm(has_many)]

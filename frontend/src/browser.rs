@@ -46,15 +46,38 @@ mod imp {
         handler.forget();
     }
 
-    pub fn remember_language(tag: &str) {
-        let Some(doc) = document() else { return };
-        if let Some(html) = doc.document_element() {
+    /// Says the page is now in language `tag` (`<html lang>`).
+    pub fn show_language(tag: &str) {
+        if let Some(html) = document().and_then(|d| d.document_element()) {
             let _ = html.set_attribute("lang", tag);
         }
-        if let Ok(doc) = doc.dyn_into::<web_sys::HtmlDocument>() {
+    }
+
+    /// The reader switched to language `tag`: the page says so, the
+    /// address carries it (`?lang=`, the rest of the query kept) and a
+    /// cookie remembers it for pages whose address names none.
+    pub fn remember_language(tag: &str) {
+        show_language(tag);
+        if let Some(doc) = document().and_then(|d| d.dyn_into::<web_sys::HtmlDocument>().ok()) {
             let cookie = format!("{}={tag}; path=/; max-age=31536000; samesite=lax", crate::i18n::LANG_COOKIE);
             let _ = doc.set_cookie(&cookie);
         }
+        let Some(w) = web_sys::window() else { return };
+        let loc = w.location();
+        let (Ok(path), Ok(search)) = (loc.pathname(), loc.search()) else { return };
+        let Ok(params) = web_sys::UrlSearchParams::new_with_str(&search) else { return };
+        params.set("lang", tag);
+        let query: String = params.to_string().into();
+        if let Ok(h) = w.history() {
+            let _ = h.replace_state_with_url(&JsValue::NULL, "", Some(&format!("{path}?{query}")));
+        }
+    }
+
+    /// The language the reader chose last (the `urna_lang` cookie).
+    pub fn chosen_language() -> Option<String> {
+        let cookies = document()?.dyn_into::<web_sys::HtmlDocument>().ok()?.cookie().ok()?;
+        let prefix = format!("{}=", crate::i18n::LANG_COOKIE);
+        cookies.split(';').find_map(|c| c.trim().strip_prefix(prefix.as_str()).map(str::to_owned))
     }
 
     fn storage() -> Option<web_sys::Storage> {
@@ -240,7 +263,11 @@ mod imp {
         None
     }
     pub fn mark_hydrated() {}
+    pub fn show_language(_tag: &str) {}
     pub fn remember_language(_tag: &str) {}
+    pub fn chosen_language() -> Option<String> {
+        None
+    }
     pub fn stored(_key: &str) -> Option<String> {
         None
     }

@@ -1,9 +1,13 @@
 //! pt-BR and English. Every string a page shows is a field of [`Texts`],
 //! so a language missing one does not compile.
 //!
-//! The server picks the language (the `urna_lang` cookie, else
-//! `Accept-Language`) and writes it into `<html lang>`; the browser reads it
-//! back from there when it hydrates, so both render the same words.
+//! The server picks the language and writes it into `<html lang>`; the
+//! browser reads it back from there when it hydrates, so both render the
+//! same words. The address's `?lang=` comes first; a poll's pages are
+//! otherwise in the poll's own language (the same bytes for every reader,
+//! which a shared cache may keep), other pages in the `urna_lang` cookie's,
+//! else `Accept-Language`'s. The cookie remembers a reader's choice: on a
+//! poll's page without `?lang=` the browser applies it once hydrated.
 use leptos::prelude::*;
 
 /// A language of the UI.
@@ -15,6 +19,30 @@ pub enum Locale {
 
 /// The cookie that remembers the reader's choice.
 pub const LANG_COOKIE: &str = "urna_lang";
+
+/// The language the server chose for a page before rendering it (a poll's
+/// own, for the poll's pages), carried in the request's extensions.
+#[derive(Clone, Copy, Debug)]
+pub struct PageLanguage(pub Locale);
+
+/// The language a query string's `lang=` names, when it names one exactly
+/// (`pt-BR` or `en`).
+pub fn query_lang(query: &str) -> Option<Locale> {
+    query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("lang="))
+        .and_then(|tag| ::api::Language::parse(tag).ok())
+        .map(Locale::from)
+}
+
+impl From<::api::Language> for Locale {
+    fn from(l: ::api::Language) -> Self {
+        match l {
+            ::api::Language::PtBr => Locale::PtBr,
+            ::api::Language::En => Locale::En,
+        }
+    }
+}
 
 impl Locale {
     pub fn tag(self) -> &'static str {
@@ -181,6 +209,8 @@ pub struct Texts {
     pub revealed_at: &'static str,
     pub embed_origins: &'static str,
     pub embed_origins_hint: &'static str,
+    pub poll_language: &'static str,
+    pub poll_language_hint: &'static str,
     pub embed_code: &'static str,
     pub embed_code_hint: &'static str,
     pub api_tokens: &'static str,
@@ -424,6 +454,8 @@ pub static EN: Texts = Texts {
     revealed_at: "Revealed at {}",
     embed_origins: "Sites allowed to embed this poll (one per line)",
     embed_origins_hint: "Origins like https://www.example.com. For this poll's pages they replace the server's --frame-ancestors; empty: the server's setting.",
+    poll_language: "Language of the poll's pages",
+    poll_language_hint: "Everyone gets the poll's pages in this language (the same page for all, which a CDN can keep); the language switch, or ?lang= in a link, gives the other.",
     embed_code: "Embed code.",
     embed_code_hint: "Paste it into a page of one of the sites allowed to embed this poll.",
     api_tokens: "API tokens",
@@ -667,6 +699,8 @@ pub static PT_BR: Texts = Texts {
     revealed_at: "Revelado às {}",
     embed_origins: "Sites que podem incorporar esta enquete (um por linha)",
     embed_origins_hint: "Origens como https://www.example.com. Para as páginas desta enquete, substituem o --frame-ancestors do servidor; vazio: a configuração do servidor.",
+    poll_language: "Idioma das páginas da enquete",
+    poll_language_hint: "Todos recebem as páginas da enquete neste idioma (a mesma página para todos, que uma CDN pode guardar); o botão de idioma, ou ?lang= num link, mostra o outro.",
     embed_code: "Código para incorporar.",
     embed_code_hint: "Cole-o numa página de um dos sites que podem incorporar esta enquete.",
     api_tokens: "Tokens de API",

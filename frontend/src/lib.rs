@@ -73,19 +73,25 @@ pub fn shell(assets: AssetNames) -> impl IntoView {
     }
 }
 
-/// The reader's language on the server: the `urna_lang` cookie, else the
-/// first language of `Accept-Language`.
+/// The reader's language on the server ([`request_locale`]).
 #[cfg(feature = "ssr")]
 fn server_locale() -> Locale {
     let Some(req) = use_context::<leptos_actix::Request>() else { return Locale::PtBr };
     request_locale(&req.into_inner())
 }
 
-/// The language a request gets a page in: its `urna_lang` cookie, else
-/// the first language of its `Accept-Language`, else pt-BR. (The server's
-/// page cache keys on it.)
+/// The language a request gets a page in: its `?lang=`, else the one the
+/// server chose for the page ([`i18n::PageLanguage`]: a poll's own), else
+/// its `urna_lang` cookie, else the first language of its
+/// `Accept-Language`, else pt-BR. (The server's page cache keys on it.)
 #[cfg(feature = "ssr")]
 pub fn request_locale(req: &actix_web::HttpRequest) -> Locale {
+    if let Some(l) = i18n::query_lang(req.query_string()) {
+        return l;
+    }
+    if let Some(i18n::PageLanguage(l)) = actix_web::HttpMessage::extensions(req).get::<i18n::PageLanguage>().copied() {
+        return l;
+    }
     if let Some(c) = req.cookie(i18n::LANG_COOKIE) {
         return Locale::from_tag(c.value());
     }
@@ -107,6 +113,18 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     let lang = RwSignal::new(server_locale());
     provide_context(Lang(lang));
+    // The reader's remembered choice, on a page whose address names no
+    // language: the server rendered a poll's page in the poll's own (so
+    // that a shared cache holds one copy), the browser switches it here.
+    Effect::new(move |_| {
+        if browser::query_param("lang").is_none()
+            && let Some(chosen) = browser::chosen_language().map(|t| Locale::from_tag(&t))
+            && chosen != lang.get_untracked()
+        {
+            browser::show_language(chosen.tag());
+            lang.set(chosen);
+        }
+    });
     view! {
         <html::PageTitle text="urna".to_owned()/>
         <Router>
@@ -183,20 +201,27 @@ fn TopBar() -> impl IntoView {
     }
 }
 
-/// Switches pt-BR ⇄ English in place and remembers the choice in a cookie.
+/// A link to this page in the other language (`?lang=`, which works
+/// without JavaScript); with it, switches pt-BR ⇄ English in place, puts
+/// `?lang=` in the address (a reload or a shared link keeps it) and
+/// remembers the choice in a cookie.
 #[component]
 fn LanguageSwitch() -> impl IntoView {
     let lang = i18n::use_lang();
     let t = tr();
-    let switch = move |_| {
+    let location = leptos_router::hooks::use_location();
+    let href = move || format!("{}?lang={}", location.pathname.get(), lang.get().other().tag());
+    let switch = move |ev: leptos::ev::MouseEvent| {
+        ev.prevent_default();
         let next = lang.get_untracked().other();
         browser::remember_language(next.tag());
         lang.set(next);
     };
     view! {
-        <button type="button" class="lang" on:click=switch lang=move || lang.get().other().tag() data-testid="lang-switch">
+        <a class="button lang" href=href on:click=switch hreflang=move || lang.get().other().tag()
+            lang=move || lang.get().other().tag() data-testid="lang-switch">
             {move || t().switch_language}
-        </button>
+        </a>
     }
 }
 

@@ -32,6 +32,7 @@ mod m20261130_100000_public_ledger;
 mod m20261130_140000_admin_tokens;
 mod m20261130_150000_embed_and_reveal;
 mod m20261130_170000_poll_kinds;
+mod m20261201_090000_poll_language;
 
 pub struct Migrator;
 
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_140000_admin_tokens::Migration),
             Box::new(m20261130_150000_embed_and_reveal::Migration),
             Box::new(m20261130_170000_poll_kinds::Migration),
+            Box::new(m20261201_090000_poll_language::Migration),
         ]
     }
 }

@@ -7,7 +7,8 @@ use serde::{Deserialize, Deserializer};
 use super::auth::{AdminUser, AdminWriter};
 use crate::db::mutation::{self, MutationError};
 use crate::domain::{
-    self, AckMode, Dedupe, NewOption, NewPoll, NewTrack, PollKind, PollPatch, PollSlug, Pow, Visibility, VoterIdentity,
+    self, AckMode, Dedupe, Language, NewOption, NewPoll, NewTrack, PollKind, PollPatch, PollSlug, Pow, Visibility,
+    VoterIdentity,
 };
 use crate::http::ApiError;
 use crate::read::{PollEntry, poll_view};
@@ -97,6 +98,9 @@ pub struct CreatePollBody {
     #[serde(default, deserialize_with = "api::whole::option")]
     #[schema(minimum = 1, maximum = 50)]
     max_choices: Option<u32>,
+    /// The language of the poll's pages: `"pt-BR"` (default) or `"en"`.
+    #[serde(default)]
+    language: Option<Language>,
 }
 
 /// Tells "absent" (`None`) from "null" (`Some(None)`).
@@ -163,6 +167,9 @@ pub struct PatchPollBody {
     #[serde(default, deserialize_with = "api::whole::option")]
     #[schema(minimum = 1, maximum = 50)]
     max_choices: Option<u32>,
+    /// The language of the poll's pages; changes them at once.
+    #[serde(default)]
+    language: Option<Language>,
 }
 
 fn options(body: Vec<OptionBody>) -> Result<Vec<NewOption>, ApiError> {
@@ -210,6 +217,7 @@ impl TryFrom<CreatePollBody> for NewPoll {
             receipts: b.receipts.unwrap_or(true),
             embed_origins: domain::validate_embed_origins(&b.embed_origins.unwrap_or_default())
                 .map_err(ApiError::InvalidBody)?,
+            language: b.language.unwrap_or_default(),
         })
     }
 }
@@ -251,6 +259,7 @@ impl TryFrom<PatchPollBody> for PollPatch {
             kind: b.kind,
             min_choices: b.min_choices,
             max_choices: b.max_choices,
+            language: b.language,
         })
     }
 }

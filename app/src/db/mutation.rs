@@ -152,6 +152,7 @@ pub async fn create_poll(db: &DatabaseConnection, new: &NewPoll, actor: &str) ->
         kind: Set(new.ballot.kind.as_str().to_owned()),
         min_choices: Set(i32::try_from(new.ballot.min).unwrap_or(1)),
         max_choices: Set(i32::try_from(new.ballot.max).unwrap_or(1)),
+        language: Set(new.language.as_str().to_owned()),
         ..Default::default()
     }
     .insert(&txn)
@@ -230,6 +231,9 @@ pub async fn update_poll(
     if let Some(o) = &patch.embed_origins {
         am.embed_origins = Set(origins_column(o));
     }
+    if let Some(l) = patch.language {
+        am.language = Set(l.as_str().to_owned());
+    }
     if rule_changes || patch.options.is_some() {
         // A new kind or new options start from the kind's defaults for
         // whatever limit the patch leaves out.
@@ -299,6 +303,7 @@ fn patch_detail(p: &PollPatch) -> serde_json::Value {
     note(matches!(p.webhook_secret, Some(Some(_))), "webhook_secret");
     note(p.receipts.is_some(), "receipts");
     note(p.embed_origins.is_some(), "embed_origins");
+    note(p.language.is_some(), "language");
     note(p.kind.is_some(), "kind");
     note(p.min_choices.is_some(), "min_choices");
     note(p.max_choices.is_some(), "max_choices");

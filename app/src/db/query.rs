@@ -45,6 +45,7 @@ fn poll_def(p: polls::Model, options: Vec<poll_options::Model>, tracks: Vec<trac
         webhook_url: p.webhook_url,
         receipts: p.receipts,
         revealed_at: p.revealed_at,
+        language: crate::domain::Language::parse(&p.language).map_err(bad)?,
         ballot: crate::domain::BallotRule {
             kind: crate::domain::PollKind::parse(&p.kind).map_err(bad)?,
             min: u32::try_from(p.min_choices).unwrap_or(1),

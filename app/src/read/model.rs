@@ -273,6 +273,7 @@ mod tests {
             embed_origins: vec![],
             revealed_at: None,
             ballot: Default::default(),
+            language: Default::default(),
             options: vec![
                 OptionDef { id: 10, label: "A".into(), image_url: None, position: 0 },
                 OptionDef { id: 11, label: "B".into(), image_url: None, position: 1 },

@@ -28,6 +28,7 @@ pub fn poll_view(def: &PollDef, now: DateTime<Utc>) -> api::Poll {
         kind: def.ballot.kind,
         min_choices: def.ballot.min,
         max_choices: def.ballot.max,
+        language: def.language,
         options: def.options.clone(),
         tracks: def.tracks.clone(),
     }

@@ -336,12 +336,15 @@ fn form_vote(fields: &[(String, String)]) -> Result<(VoteBody, Option<i64>), Api
 
 /// `POST /p/{slug}/vote`: the voting page's form without JavaScript. Casts
 /// the vote as the API does and sends the voter back to the page, which
-/// shows the outcome named in `?outcome=`.
+/// shows the outcome named in `?outcome=`, in the language `?lang=` names.
 #[utoipa::path(
     post,
     path = "/p/{slug}/vote",
     tag = "pages",
-    params(("slug" = String, Path, description = "The poll's address")),
+    params(
+        ("slug" = String, Path, description = "The poll's address"),
+        ("lang" = Option<String>, Query, description = "`pt-BR` or `en`: the language of the page the voter is sent back to (another value: the poll's own)")
+    ),
     request_body(content = inline(VoteForm), content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "Voted (or not): back to /p/{slug}?outcome=<recorded, accepted or an error code>"),
@@ -367,6 +370,7 @@ pub async fn vote_form(
     let outcome = vote::outcome(&answer);
     let slug: String = path.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
     let track = track.map(|t| format!("&track={t}")).unwrap_or_default();
+    let lang = frontend::i18n::query_lang(req.query_string()).map(|l| format!("&lang={}", l.tag())).unwrap_or_default();
     let mut back = HttpResponse::SeeOther();
     // The vote's cookies (results after voting) come back with the redirect.
     for cookie in answer.iter().flat_map(|a| a.cookies()) {
@@ -375,5 +379,5 @@ pub async fn vote_form(
     if let Some(cookie) = fresh {
         back.cookie(cookie);
     }
-    Ok(back.insert_header((header::LOCATION, format!("/p/{slug}?outcome={outcome}{track}"))).finish())
+    Ok(back.insert_header((header::LOCATION, format!("/p/{slug}?outcome={outcome}{track}{lang}"))).finish())
 }

@@ -5,15 +5,19 @@
 //! `CDN-Cache-Control` lets a shared cache keep them a second and serve
 //! them stale while it asks again.
 //!
-//! Nothing in these pages is per reader: the language comes from the
-//! `urna_lang` cookie or `Accept-Language` (the key has it, the answer
-//! `Vary`s on both), a voter cookie comes from the poll's API answer or the
-//! voting form, never from the page. Leptos marks its inline scripts with a
-//! per-render nonce; a cached page has its nonces taken out and its policy
-//! names each inline script by its SHA-256 instead.
+//! Nothing in these pages is per reader, and the address alone decides
+//! their bytes (the answer `Vary`s on `Accept-Encoding` only): a poll's
+//! pages are in the poll's own language, or in the one `?lang=` names (the
+//! key has it); never the reader's cookie or `Accept-Language` (the browser
+//! applies a remembered choice itself). A voter cookie comes from the
+//! poll's API answer or the voting form, never from the page. Leptos marks
+//! its inline scripts with a per-render nonce; a cached page has its nonces
+//! taken out and its policy names each inline script by its SHA-256
+//! instead.
 //!
-//! Only `GET`s without a query string are cached (`?outcome=` and the like
-//! render each time), and only `200` answers that set no cookie.
+//! Only `GET`s without a query string, or with `lang=` alone, are cached
+//! (`?outcome=` and the like render each time), and only `200` answers
+//! that set no cookie.
 //!
 //! A page's body is given [`RENDER_DEADLINE`] to finish. Leptos streams a
 //! page as its `Suspense`s resolve, and has had rare races in which one never
@@ -116,12 +120,34 @@ fn state_of(state: &AppState, slug: &str, live: bool) -> Option<State> {
     Some(State { version: def.version, status: def.effective_status(now), results })
 }
 
-/// Middleware: answers cacheable pages from memory, rendering on a miss.
+/// The slug of a poll page's path (`/p/{slug}` and below).
+fn poll_slug(path: &str) -> Option<&str> {
+    let rest = path.strip_prefix("/p/")?;
+    rest.split('/').next().filter(|s| !s.is_empty())
+}
+
+/// Whether a query string leaves a page cacheable: none, or `lang=` alone
+/// naming a language.
+fn cacheable_query(query: &str) -> bool {
+    query.is_empty() || (!query.contains('&') && frontend::i18n::query_lang(query).is_some())
+}
+
+/// Middleware: tells a poll's pages their language (the poll's own unless
+/// `?lang=` names one), and answers cacheable pages from memory, rendering
+/// on a miss.
 pub async fn serve(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let target = (req.method() == Method::GET && req.query_string().is_empty())
+    // A draft is not there for the public: its 404 page speaks the reader's language.
+    let language = poll_slug(req.path())
+        .and_then(|slug| req.app_data::<web::Data<AppState>>()?.registry.get(slug))
+        .filter(|e| e.def.status != PollStatus::Draft)
+        .map(|e| e.def.language);
+    if let Some(language) = language {
+        actix_web::HttpMessage::extensions_mut(&req).insert(frontend::i18n::PageLanguage(language.into()));
+    }
+    let target = (req.method() == Method::GET && cacheable_query(req.query_string()))
         .then(|| cacheable(req.path()))
         .flatten()
         .and_then(|(slug, live)| {
@@ -178,7 +204,7 @@ fn answer(req: &actix_web::HttpRequest, page: &Page) -> HttpResponse {
     res.insert_header((header::ETAG, page.etag.as_str()))
         .insert_header((header::CACHE_CONTROL, CACHE_CONTROL))
         .insert_header(("CDN-Cache-Control", CDN_CACHE_CONTROL))
-        .insert_header((header::VARY, "Accept-Encoding, Accept-Language, Cookie"))
+        .insert_header((header::VARY, "Accept-Encoding"))
         .insert_header((header::CONTENT_SECURITY_POLICY, page.csp.as_str()));
     if fresh {
         return res.finish();
@@ -240,5 +266,18 @@ mod tests {
         assert_eq!(cacheable("/p/bbb/live"), Some(("bbb", true)));
         assert_eq!(cacheable("/p/bbb/verify"), None);
         assert_eq!(cacheable("/admin"), None);
+    }
+
+    #[test]
+    fn only_a_language_of_its_own_keeps_a_query_cacheable() {
+        assert!(cacheable_query(""));
+        assert!(cacheable_query("lang=en") && cacheable_query("lang=pt-BR"));
+        assert!(!cacheable_query("lang=fr"), "an unknown language renders (in the poll's own) each time");
+        assert!(!cacheable_query("lang=en&outcome=recorded"));
+        assert!(!cacheable_query("outcome=recorded"));
+        assert_eq!(poll_slug("/p/bbb"), Some("bbb"));
+        assert_eq!(poll_slug("/p/bbb/verify"), Some("bbb"));
+        assert_eq!(poll_slug("/p/"), None);
+        assert_eq!(poll_slug("/admin"), None);
     }
 }

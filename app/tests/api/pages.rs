@@ -8,7 +8,7 @@ use crate::helpers::{Backend, option_ids, spawn_app};
 #[actix_web::test]
 async fn the_voting_page_is_rendered_with_the_poll_and_a_form_per_option() {
     let app = spawn_app(Backend::Sqlite, |_| {}).await;
-    app.open_poll("page", json!({ "description": "Quem fica?" })).await;
+    app.open_poll("page", json!({ "description": "Quem fica?", "language": "en" })).await;
     let res = app.client.get(app.url("/p/page")).send().await.unwrap();
     assert_eq!(res.headers().get("x-content-type-options").unwrap(), "nosniff");
     assert_eq!(res.headers().get("referrer-policy").unwrap(), "same-origin");
@@ -20,12 +20,12 @@ async fn the_voting_page_is_rendered_with_the_poll_and_a_form_per_option() {
     assert_eq!(res.headers().get("cross-origin-opener-policy").unwrap(), "same-origin");
     assert!(res.headers().get("permissions-policy").unwrap().to_str().unwrap().contains("camera=()"));
     assert!(res.headers().get("strict-transport-security").is_none(), "no HSTS over plain HTTP");
-    let (status, ct, html) = app.get_text("/p/page", &[("accept-language", "en-US,en")]).await;
+    let (status, ct, html) = app.get_text("/p/page", &[]).await;
     assert_eq!(status, StatusCode::OK);
     assert!(ct.starts_with("text/html"), "{ct}");
     assert!(html.contains("<html lang=\"en\""), "{html}");
     assert!(html.contains("Poll page") && html.contains("Quem fica?"), "{html}");
-    assert!(html.contains(r#"action="/p/page/vote""#), "{html}");
+    assert!(html.contains(r#"action="/p/page/vote?lang=en""#), "{html}");
     assert!(html.contains(r#"aria-label="Vote for A""#), "{html}");
     assert!(html.contains(r#"<script type="module" src="/pkg/boot.js">"#), "the page must load the hydration bundle");
     // Inline scripts (the render's data for hydration) run only as the
@@ -40,7 +40,7 @@ async fn the_voting_page_is_rendered_with_the_poll_and_a_form_per_option() {
         .filter_map(|(_, rest)| rest.split_once("</script>").map(|s| s.0))
         .collect();
     assert!(!inline.is_empty(), "{html}");
-    let res = app.client.get(app.url("/p/page")).insert_header(("accept-language", "en-US,en")).send().await.unwrap();
+    let res = app.client.get(app.url("/p/page")).send().await.unwrap();
     let csp = res.headers().get("content-security-policy").unwrap().to_str().unwrap().to_owned();
     for script in inline {
         use base64::Engine;
@@ -49,10 +49,43 @@ async fn the_voting_page_is_rendered_with_the_poll_and_a_form_per_option() {
         assert!(csp.contains(&format!("'sha256-{hash}'")), "{csp} names each inline script");
     }
 
-    let (_, _, pt) = app.get_text("/p/page", &[("accept-language", "pt-BR,pt;q=0.9")]).await;
+    // The address alone decides the language: the poll's own, whatever the
+    // reader's browser or cookie says (a shared cache keeps one copy)...
+    let (_, _, same) =
+        app.get_text("/p/page", &[("accept-language", "pt-BR,pt;q=0.9"), ("cookie", "urna_lang=pt-BR")]).await;
+    assert!(same.contains("<html lang=\"en\"") && same.contains("Vote for A"), "{same}");
+    assert!(same.contains(r#"href="/p/page?lang=pt-BR""#), "the switch links to the other language: {same}");
+    // ...or the one `?lang=` names.
+    let (_, _, pt) = app.get_text("/p/page?lang=pt-BR", &[("accept-language", "en")]).await;
     assert!(pt.contains("<html lang=\"pt-BR\"") && pt.contains("Votar em A"), "{pt}");
-    let (_, _, cookie) = app.get_text("/p/page", &[("accept-language", "pt-BR"), ("cookie", "urna_lang=en")]).await;
-    assert!(cookie.contains("Vote for A"), "the language cookie outranks the browser's languages");
+    assert!(pt.contains(r#"action="/p/page/vote?lang=pt-BR""#), "{pt}");
+    let (_, _, unknown) = app.get_text("/p/page?lang=fr", &[]).await;
+    assert!(unknown.contains("Vote for A"), "an unknown language gets the poll's own: {unknown}");
+    // Pages of no poll keep the reader's choice, then their browser's languages.
+    let (_, _, home) = app.get_text("/", &[("accept-language", "pt-BR"), ("cookie", "urna_lang=en")]).await;
+    assert!(home.contains("<html lang=\"en\""), "the language cookie outranks the browser's languages");
+    let (_, _, home) = app.get_text("/?lang=pt-BR", &[("cookie", "urna_lang=en")]).await;
+    assert!(home.contains("<html lang=\"pt-BR\""), "`?lang=` outranks the cookie");
+}
+
+#[actix_web::test]
+async fn a_polls_language_is_set_and_changed_by_its_admin() {
+    let app = spawn_app(Backend::Sqlite, |_| {}).await;
+    let poll = app.open_poll("lingua", json!({})).await;
+    assert_eq!(poll["language"], "pt-BR", "pt-BR unless the admin says: {poll}");
+    let (_, _, html) = app.get_text("/p/lingua", &[("accept-language", "en")]).await;
+    assert!(html.contains("Votar em A"), "{html}");
+    let id = poll["id"].as_i64().unwrap();
+    let a = app.admin_patch(&format!("/api/admin/polls/{id}"), &json!({ "language": "en" })).await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    let public = app.get("/api/polls/lingua", &[]).await;
+    assert_eq!(public.body["language"], "en");
+    let (_, _, html) = app.get_text("/p/lingua", &[]).await;
+    assert!(html.contains("Vote for A"), "the cached page followed the change: {html}");
+    let a = app.admin_patch(&format!("/api/admin/polls/{id}"), &json!({ "language": "fr" })).await;
+    crate::helpers::assert_problem(&a, 422, "invalid-body");
+    let audit = app.admin_get("/api/admin/audit").await;
+    assert!(audit.body.to_string().contains("\"language\""), "the change is audited: {}", audit.body);
 }
 
 #[actix_web::test]
@@ -68,7 +101,11 @@ async fn a_host_named_in_frame_ancestors_may_embed_the_pages() {
 #[actix_web::test]
 async fn unknown_polls_and_drafts_get_a_404_page() {
     let app = spawn_app(Backend::Sqlite, |_| {}).await;
-    app.create_poll(json!({ "slug": "draft", "title": "Draft", "options": [{"label": "A"}, {"label": "B"}] })).await;
+    // A draft in another language than the reader's: its 404 is the reader's.
+    app.create_poll(
+        json!({ "slug": "draft", "title": "Draft", "language": "pt-BR", "options": [{"label": "A"}, {"label": "B"}] }),
+    )
+    .await;
     for path in ["/p/nope", "/p/draft", "/p/nope/live"] {
         let (status, _, html) = app.get_text(path, &[("accept-language", "en")]).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
@@ -79,12 +116,12 @@ async fn unknown_polls_and_drafts_get_a_404_page() {
 #[actix_web::test]
 async fn the_live_page_is_rendered_with_the_results_and_a_qr_code() {
     let app = spawn_app(Backend::Sqlite, |_| {}).await;
-    let poll = app.open_poll("livepage", json!({})).await;
+    let poll = app.open_poll("livepage", json!({ "language": "en" })).await;
     let option = option_ids(&poll)[1];
     for _ in 0..2 {
         app.vote("livepage", json!({ "option_id": option }), &[]).await;
     }
-    let (status, _, html) = app.get_text("/p/livepage/live", &[("accept-language", "en")]).await;
+    let (status, _, html) = app.get_text("/p/livepage/live", &[]).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains(r#"data-testid="total-votes">2<"#), "{html}");
     assert!(html.contains("100.0%"), "{html}");
@@ -96,7 +133,7 @@ async fn the_live_page_is_rendered_with_the_results_and_a_qr_code() {
     assert!(svg.contains("<svg") && svg.contains("<path"), "{svg}");
 
     let hidden = app.open_poll("secret", json!({ "results_visibility": "after_close" })).await;
-    let (_, _, html) = app.get_text("/p/secret/live", &[("accept-language", "en")]).await;
+    let (_, _, html) = app.get_text("/p/secret/live?lang=en", &[]).await;
     assert!(html.contains("Results will be published when voting closes."), "{hidden}: {html}");
     assert!(!html.contains("total-votes"), "hidden results leak: {html}");
 }
@@ -120,13 +157,13 @@ async fn the_form_vote_counts_and_redirects_back_with_its_outcome() {
 
     app.admin_post(&format!("/api/admin/polls/{}/close", poll["id"]), &json!({})).await;
     let res = client
-        .post(app.url("/p/form/vote"))
+        .post(app.url("/p/form/vote?lang=en"))
         .insert_header(("content-type", "application/x-www-form-urlencoded"))
         .send_body(format!("option_id={option}"))
         .await
         .unwrap();
-    assert_eq!(res.headers().get("location").unwrap(), "/p/form?outcome=poll-closed");
-    let (_, _, html) = app.get_text("/p/form?outcome=poll-closed", &[("accept-language", "en")]).await;
+    assert_eq!(res.headers().get("location").unwrap(), "/p/form?outcome=poll-closed&lang=en", "in the page's language");
+    let (_, _, html) = app.get_text("/p/form?outcome=poll-closed&lang=en", &[]).await;
     assert!(html.contains("Voting is closed. This vote was not counted."), "{html}");
 }
 
@@ -147,7 +184,7 @@ async fn pages_are_the_same_bytes_for_every_reader_until_the_poll_changes() {
     let app = spawn_app(Backend::Sqlite, |_| {}).await;
     let poll = app.open_poll("once", json!({ "tracks": [{ "name": "main", "dedupe": "one_per_voter" }] })).await;
     let get = |path: &'static str, headers: Vec<(&'static str, String)>| {
-        let mut req = app.client.get(app.url(path)).insert_header(("accept-language", "en"));
+        let mut req = app.client.get(app.url(path));
         for h in headers {
             req = req.insert_header(h);
         }
@@ -157,7 +194,7 @@ async fn pages_are_the_same_bytes_for_every_reader_until_the_poll_changes() {
             let (etag, cookie) = (header("etag"), header("set-cookie"));
             assert_eq!(header("cache-control").as_deref(), Some("public, no-cache"));
             assert_eq!(header("cdn-cache-control").as_deref(), Some("public, max-age=1, stale-while-revalidate=5"));
-            assert_eq!(header("vary").as_deref(), Some("Accept-Encoding, Accept-Language, Cookie"));
+            assert_eq!(header("vary").as_deref(), Some("Accept-Encoding"), "the address alone decides the bytes");
             let status = res.status();
             (status, etag.unwrap_or_default(), cookie, res.body().await.unwrap())
         }
@@ -165,15 +202,18 @@ async fn pages_are_the_same_bytes_for_every_reader_until_the_poll_changes() {
     let (status, etag, cookie, first) = get("/p/once", vec![]).await;
     assert_eq!((status, cookie), (StatusCode::OK, None), "no voter cookie with the page");
     // Another reader, with cookies of their own, gets the same bytes.
-    let (_, etag2, _, second) = get("/p/once", vec![("cookie", "urna_voter=someone".into())]).await;
+    let (_, etag2, _, second) =
+        get("/p/once", vec![("cookie", "urna_voter=someone; urna_lang=en".into()), ("accept-language", "en".into())])
+            .await;
     assert_eq!((&etag2, &second), (&etag, &first));
     let (status, _, _, empty) = get("/p/once", vec![("if-none-match", etag.clone())]).await;
     assert_eq!((status, empty.len()), (StatusCode::NOT_MODIFIED, 0));
     // Compressed once, sent as the reader accepts.
     let res = app.client.get(app.url("/p/once")).insert_header(("accept-encoding", "gzip")).send().await.unwrap();
     assert_eq!(res.headers().get("content-encoding").map(|v| v.to_str().unwrap()), Some("gzip"));
-    let (_, pt, _, _) = get("/p/once", vec![("cookie", "urna_lang=pt-BR".into())]).await;
-    assert_ne!(pt, etag, "each language its own page");
+    let (_, en, _, _) = get("/p/once?lang=en", vec![]).await;
+    assert_ne!(en, etag, "each language its own page");
+    assert_eq!(get("/p/once?lang=pt-BR", vec![]).await.1, etag, "the poll's own language, named or not");
 
     // The live page follows the results; the voting page, the poll.
     let (_, live, _, _) = get("/p/once/live", vec![]).await;
@@ -238,7 +278,7 @@ async fn hostile_markup_in_a_poll_is_rendered_as_text_on_every_page() {
     )
     .await;
     for path in ["/p/hostile", "/p/hostile/live"] {
-        let (status, _, html) = app.get_text(path, &[("accept-language", "en")]).await;
+        let (status, _, html) = app.get_text(path, &[]).await;
         assert_eq!(status, StatusCode::OK, "{path}");
         assert!(!html.contains("<script>window.__pwned"), "{path} carries a live script: {html}");
         assert!(!html.contains("<img src=x"), "{path} carries a live element: {html}");
@@ -251,7 +291,7 @@ async fn without_javascript_a_poll_with_proof_of_work_says_it_needs_javascript()
     let app = spawn_app(Backend::Sqlite, |_| {}).await;
     let poll = app.open_poll("powform", json!({ "pow": { "difficulty": 1000 } })).await;
     let option = option_ids(&poll)[0];
-    let (_, _, html) = app.get_text("/p/powform", &[("accept-language", "en")]).await;
+    let (_, _, html) = app.get_text("/p/powform?lang=en", &[]).await;
     assert!(html.contains("<noscript>") && html.contains("This poll needs JavaScript"), "{html}");
     let client = awc::Client::builder().disable_redirects().finish();
     let res = client
@@ -262,7 +302,7 @@ async fn without_javascript_a_poll_with_proof_of_work_says_it_needs_javascript()
         .unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(res.headers().get("location").unwrap(), "/p/powform?outcome=pow-required");
-    let (_, _, html) = app.get_text("/p/powform?outcome=pow-required", &[("accept-language", "pt-BR")]).await;
+    let (_, _, html) = app.get_text("/p/powform?outcome=pow-required", &[("accept-language", "en")]).await;
     assert!(html.contains("Esta votação precisa de JavaScript"), "{html}");
     assert_eq!(app.results("powform").await["total_votes"], 0);
 }
@@ -297,7 +337,7 @@ async fn a_poll_names_the_sites_that_may_embed_it_and_only_its_pages_change() {
         assert_eq!(xfo.as_deref(), Some("DENY"), "{path}");
     }
     // The embed is the ballot alone: no site bar, links open a new tab.
-    let (_, _, html) = app.get_text("/p/framed/embed", &[("accept-language", "en")]).await;
+    let (_, _, html) = app.get_text("/p/framed/embed?lang=en", &[]).await;
     assert!(html.contains("ballot embedded") && !html.contains("class=\"topbar\""), "{html}");
     assert!(html.contains(r#"aria-label="Vote for A""#) && html.contains(r#"target="_blank""#), "{html}");
 

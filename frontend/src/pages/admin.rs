@@ -518,6 +518,8 @@ fn Editor(poll: Option<AdminPoll>) -> impl IntoView {
     let opens_at = text(|p| p.opens_at.as_ref().map(browser::to_input_value).unwrap_or_default(), "");
     let closes_at = text(|p| p.closes_at.as_ref().map(browser::to_input_value).unwrap_or_default(), "");
     let visibility = text(|p| p.results_visibility.as_str().to_owned(), "live");
+    // A new poll speaks the admin's language until they choose.
+    let language = text(|p| p.language.as_str().to_owned(), crate::i18n::use_lang().get_untracked().tag());
     let ack = text(|p| p.ack.as_str().to_owned(), "durable");
     let identity = text(|p| p.voter_identity.as_str().to_owned(), "cookie");
     let kind = text(|p| p.kind.as_str().to_owned(), "single");
@@ -591,6 +593,7 @@ fn Editor(poll: Option<AdminPoll>) -> impl IntoView {
         put("title", title.get_untracked().into());
         put("description", description.get_untracked().into());
         put("results_visibility", visibility.get_untracked().into());
+        put("language", language.get_untracked().into());
         put("ack", ack.get_untracked().into());
         put("voter_identity", identity.get_untracked().into());
         put(
@@ -746,6 +749,13 @@ fn Editor(poll: Option<AdminPoll>) -> impl IntoView {
                 <label>{move || t().closes_at_label}<input name="closes_at" type="datetime-local" bind:value=closes_at/></label>
             </fieldset>
 
+            <label>{move || t().poll_language}
+                <select name="language" prop:value=move || language.get() on:change=move |ev| language.set(event_target_value(&ev))>
+                    <option value="pt-BR" lang="pt-BR">"Português (Brasil)"</option>
+                    <option value="en" lang="en">"English"</option>
+                </select>
+            </label>
+            <p class="hint">{move || t().poll_language_hint}</p>
             <label>{move || t().visibility}
                 <select name="results_visibility" prop:value=move || visibility.get() on:change=move |ev| visibility.set(event_target_value(&ev))>
                     <option value="live">{move || t().vis_live}</option>

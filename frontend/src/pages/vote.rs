@@ -234,7 +234,8 @@ fn TrackBallot(
     let verify_link = format!("/p/{slug}/verify");
     let voted = RwSignal::new(once && from_form.as_ref().is_some_and(Feedback::ends_voting));
     let busy = RwSignal::new(false);
-    let action = format!("/p/{slug}/vote");
+    // The form's answer comes back in the page's language.
+    let action = format!("/p/{slug}/vote?lang={}", crate::i18n::use_lang().get_untracked().tag());
     {
         let key = voted_key.clone();
         Effect::new(move |_| {
