@@ -698,12 +698,19 @@ pub mod whole {
 /// The size of a poll's embedded ballot, unless a consumer asks for less.
 pub const EMBED_SIZE: (u32, u32) = (480, 520);
 
-/// The `<iframe>` of a poll's embed page (`/p/{slug}/embed`), as the admin
-/// page shows it to copy and `GET /oembed` answers it. `title` is escaped
-/// for the attribute.
-pub fn embed_iframe(origin: &str, slug: &str, title: &str, (width, height): (u32, u32)) -> String {
+/// The `<iframe>` of a poll's embed page (`/p/{slug}/embed`, with `?lang=`
+/// when `lang` is not the poll's own), as the admin page shows it to copy
+/// and `GET /oembed` answers it. `title` is escaped for the attribute.
+pub fn embed_iframe(
+    origin: &str,
+    slug: &str,
+    lang: Option<Language>,
+    title: &str,
+    (width, height): (u32, u32),
+) -> String {
     let title = title.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;").replace('>', "&gt;");
+    let lang = lang.map(|l| format!("?lang={}", l.as_str())).unwrap_or_default();
     format!(
-        r#"<iframe src="{origin}/p/{slug}/embed" title="{title}" width="{width}" height="{height}" style="border:0;max-width:100%" loading="lazy"></iframe>"#
+        r#"<iframe src="{origin}/p/{slug}/embed{lang}" title="{title}" width="{width}" height="{height}" style="border:0;max-width:100%" loading="lazy"></iframe>"#
     )
 }

@@ -377,6 +377,13 @@ async fn oembed_answers_a_rich_iframe_for_an_embeddable_poll_address() {
     assert!(html.contains(r#"title="Quem fica?""#), "{html}");
     assert_eq!(a.body["provider_url"].as_str(), Some(app.addr.as_str()));
 
+    // The other language, named in the address, stays in the embed.
+    let en = app.get(&q(&app.url("/p/shared?lang=en"), ""), &[]).await;
+    let html = en.body["html"].as_str().unwrap();
+    assert!(html.starts_with(&format!(r#"<iframe src="{}""#, app.url("/p/shared/embed?lang=en"))), "{html}");
+    let own = app.get(&q(&app.url("/p/shared?lang=pt-BR"), ""), &[]).await;
+    assert!(own.body["html"].as_str().unwrap().contains("/p/shared/embed\""), "the poll's own needs no ?lang=");
+
     let small = app.get(&q(&app.url("/p/shared/live"), "&format=json&maxwidth=300&maxheight=200"), &[]).await;
     assert_eq!((small.body["width"].as_u64(), small.body["height"].as_u64()), (Some(300), Some(200)));
     assert!(small.body["html"].as_str().unwrap().contains(r#"width="300" height="200""#));

@@ -420,7 +420,8 @@ fn PollAdmin(poll: AdminPoll, on_change: Callback<AdminPoll>) -> impl IntoView {
 #[component]
 fn EmbedCode(slug: String, title: String) -> impl IntoView {
     let t = tr();
-    let code = crate::api::embed_iframe(&browser::origin().unwrap_or_default(), &slug, &title, crate::api::EMBED_SIZE);
+    let code =
+        crate::api::embed_iframe(&browser::origin().unwrap_or_default(), &slug, None, &title, crate::api::EMBED_SIZE);
     view! {
         <div class="embed-code" data-testid="embed-code">
             <p><strong>{move || t().embed_code}</strong>" "{move || t().embed_code_hint}</p>
