@@ -62,14 +62,20 @@ mod imp {
             let cookie = format!("{}={tag}; path=/; max-age=31536000; samesite=lax", crate::i18n::LANG_COOKIE);
             let _ = doc.set_cookie(&cookie);
         }
+        replace_query(|params| params.set("lang", tag));
+    }
+
+    /// Changes the address's query in place (no new history entry).
+    fn replace_query(change: impl FnOnce(&web_sys::UrlSearchParams)) {
         let Some(w) = web_sys::window() else { return };
         let loc = w.location();
         let (Ok(path), Ok(search)) = (loc.pathname(), loc.search()) else { return };
         let Ok(params) = web_sys::UrlSearchParams::new_with_str(&search) else { return };
-        params.set("lang", tag);
-        let query: String = params.to_string().into();
+        change(&params);
+        let rest: String = params.to_string().into();
+        let url = if rest.is_empty() { path } else { format!("{path}?{rest}") };
         if let Ok(h) = w.history() {
-            let _ = h.replace_state_with_url(&JsValue::NULL, "", Some(&format!("{path}?{query}")));
+            let _ = h.replace_state_with_url(&JsValue::NULL, "", Some(&url));
         }
     }
 
@@ -118,16 +124,7 @@ mod imp {
         if let Some(s) = session() {
             let _ = s.set_item(key, &value);
         }
-        let Some(w) = web_sys::window() else { return };
-        let loc = w.location();
-        let (Ok(path), Ok(search)) = (loc.pathname(), loc.search()) else { return };
-        let Ok(params) = web_sys::UrlSearchParams::new_with_str(&search) else { return };
-        params.delete(name);
-        let rest: String = params.to_string().into();
-        let url = if rest.is_empty() { path } else { format!("{path}?{rest}") };
-        if let Ok(h) = w.history() {
-            let _ = h.replace_state_with_url(&JsValue::NULL, "", Some(&url));
-        }
+        replace_query(|params| params.delete(name));
     }
 
     fn blob_url(text: &str, mime: &str) -> Option<String> {
