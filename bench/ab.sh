@@ -5,8 +5,11 @@
 # each server on a fresh Postgres database with Redis, and measures, with the
 # same wrk as bench.sh (1000 connections): GET /healthz, then votes; it
 # prints each run's requests/s, votes/ceiling, the cores' idle share during
-# the votes (vmstat), and the batches (how many, mean votes), then each
-# side's median ratio. Targets only 127.0.0.1; every run is bounded.
+# the votes (vmstat), the batches (how many, mean votes), and where the
+# vote run's CPU went, in µs a vote (/proc: the server's two busiest threads,
+# the HTTP workers; its other threads, the poll's actor and the pool's
+# reactor; and Postgres with Redis), then each side's median ratio. Targets
+# only 127.0.0.1; every run is bounded.
 #
 # Usage: bash bench/ab.sh A_BIN B_BIN [rounds, default 3] [seconds, default 8]
 #   A_ARGS / B_ARGS: extra `serve` options for each side, e.g.
@@ -28,6 +31,27 @@ cleanup() {
 }
 trap cleanup EXIT
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
+# "tid ticks" for each thread of process $1 (user + system, in clock ticks).
+thread_ticks() {
+  local t line
+  for t in /proc/"$1"/task/*; do
+    read -r line <"$t/stat" || continue
+    # shellcheck disable=SC2086 # the fields after the command name
+    set -- ${line##*) }
+    echo "${t##*/} $((${12} + ${13}))"
+  done
+}
+# Ticks of the database's server processes and Redis, together.
+service_ticks() {
+  local p line sum=0
+  for p in $(pgrep -f "postgres: .* $1 ") $(pgrep redis-server); do
+    read -r line <"/proc/$p/stat" || continue
+    # shellcheck disable=SC2086
+    set -- ${line##*) }
+    sum=$((sum + ${12} + ${13}))
+  done
+  echo "$sum"
+}
 
 one() { # side binary args
   local side="$1" bin="$2" args="$3" db options ceil vote idle batches
@@ -43,16 +67,25 @@ one() { # side binary args
   URNA_BENCH_MODE=vote URNA_BENCH_OPTIONS="$options" wrk -t2 -c100 -d2s -s bench/wrk.lua "$BASE/api/polls/ab/votes" >/dev/null
   ceil=$(URNA_BENCH_MODE=get wrk -t2 -c1000 -d"${SECS}s" --timeout 10s -s bench/wrk.lua "$BASE/healthz" | grep '^URNA')
   vmstat 1 "$SECS" >"$VM" & VMSTAT=$!
+  local before services0 services1 cpu
+  before=$(thread_ticks "$SERVER"); services0=$(service_ticks urna_ab)
   vote=$(URNA_BENCH_MODE=vote URNA_BENCH_OPTIONS="$options" wrk -t2 -c1000 -d"${SECS}s" --timeout 10s \
     -s bench/wrk.lua "$BASE/api/polls/ab/votes" | grep '^URNA')
+  services1=$(service_ticks urna_ab)
   wait "$VMSTAT" || true; VMSTAT=""
+  # One tick is 1/CLK_TCK s; µs a vote: ticks × 1e6 / CLK_TCK / votes.
+  cpu=$(join <(echo "$before" | sort) <(thread_ticks "$SERVER" | sort) |
+    awk -v hz="$(getconf CLK_TCK)" -v n="$(echo "$vote" | field ok)" -v svc="$((services1 - services0))" '
+      { d = $3 - $2; all += d; if (d > a) { b = a; a = d } else if (d > b) b = d } END {
+        w = a + b; o = all - w; us = 1e6 / hz / n
+        printf "cpu µs/vote: workers %.1f, other threads %.1f, postgres+redis %.1f", w * us, o * us, svc * us }')
   idle=$(awk 'NR > 3 { s += $15; n++ } END { if (n) printf "%.1f", s / n }' "$VM")
   batches=$(psql "$db" -Atc "select count(*) || ' batches of ' || round(avg(votes)) from batches")
   kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""
   rm -f "$ADMIN_JAR"
   local c v
   c=$(echo "$ceil" | field rps); v=$(echo "$vote" | field rps)
-  python3 -c "print(f'$side ceiling={$c} votes={$v} ratio={$v/$c:.3f} idle%=$idle ($batches; other answers: $(echo "$vote" | field other))')" |
+  python3 -c "print(f'$side ceiling={$c} votes={$v} ratio={$v/$c:.3f} idle%=$idle ($batches; other answers: $(echo "$vote" | field other)) $cpu')" |
     tee -a "$RESULTS"
 }
 
