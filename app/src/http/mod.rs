@@ -22,5 +22,5 @@ mod routes;
 pub use client::{client_ip, client_network};
 pub use headers::{content_security_policy, frame_options, security_headers};
 pub use problem::{ApiError, Problem, RETRY_AFTER_SECS, responses};
-pub use resource::{MAX_JSON_BYTES, MAX_VOTE_BYTES, Object, json_error, registered_paths, resource};
+pub use resource::{MAX_JSON_BYTES, MAX_VOTE_BYTES, Object, RoutePattern, json_error, registered_paths, resource};
 pub use routes::configure;

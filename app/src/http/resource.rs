@@ -54,8 +54,8 @@ pub(super) fn set_allowed(allowed: HashMap<String, Vec<Method>>) {
 }
 
 async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let path = req.match_pattern().unwrap_or_else(|| req.path().to_owned());
-    let allow = ALLOWED.get().and_then(|a| a.get(&path)).cloned().unwrap_or_default();
+    let path = req.app_data::<RoutePattern>().map_or(req.path(), |r| r.0);
+    let allow = ALLOWED.get().and_then(|a| a.get(path)).cloned().unwrap_or_default();
     Err(ApiError::MethodNotAllowed { method: req.method().clone(), path: req.path().to_owned(), allow })
 }
 
@@ -69,13 +69,19 @@ pub fn registered_paths() -> Vec<&'static str> {
     REGISTERED.lock().map(|r| r.iter().copied().collect()).unwrap_or_default()
 }
 
-/// A route's resource: other methods get a 405 problem, and the path is
-/// recorded for [`registered_paths`].
+/// The pattern of the route a request reached, left in its app data by
+/// [`resource`]: the metrics and the 405 read it instead of matching the
+/// path against every pattern again (a regex per dynamic route).
+#[derive(Clone, Copy, Debug)]
+pub struct RoutePattern(pub &'static str);
+
+/// A route's resource: other methods get a 405 problem, the request carries
+/// its [`RoutePattern`], and the path is recorded for [`registered_paths`].
 pub fn resource(path: &'static str) -> actix_web::Resource {
     if let Ok(mut r) = REGISTERED.lock() {
         r.insert(path);
     }
-    web::resource(path).default_service(web::to(method_not_allowed))
+    web::resource(path).app_data(RoutePattern(path)).default_service(web::to(method_not_allowed))
 }
 
 /// A JSON body that must be an object. serde reads a struct from a JSON

@@ -6,6 +6,7 @@
 //! `flush_batch_votes`, `flush_duration_seconds`, `flush_failures_total`,
 //! `pending_votes` (the actors' queue depth), `sse_subscribers`,
 //! `redis_errors_total`, `db_errors_total`.
+use std::borrow::Cow;
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -60,13 +61,13 @@ pub async fn observe(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let start = Instant::now();
     let id = request_id(&req);
-    let route = req.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
     let method = req.method().to_string();
-    let span = tracing::info_span!("request", request_id = %id, method = %method, route = %route);
+    // The path, not the route's pattern: the pattern is known once routed.
+    let span = tracing::info_span!("request", request_id = %id, method = %method, path = %req.path());
     let res = next.call(req).instrument(span).await;
-    let status = match &res {
-        Ok(r) => r.status().as_u16(),
-        Err(e) => e.as_response_error().status_code().as_u16(),
+    let (status, route) = match &res {
+        Ok(r) => (r.status().as_u16(), route(r.request())),
+        Err(e) => (e.as_response_error().status_code().as_u16(), Cow::Borrowed("unmatched")),
     };
     metrics::counter!("urna_http_requests_total", "route" => route.clone(), "method" => method, "status" => status.to_string()).increment(1);
     let elapsed = start.elapsed().as_secs_f64();
@@ -78,6 +79,16 @@ pub async fn observe(
         }
         r
     })
+}
+
+/// The pattern of the route a request reached: the one `http::resource`
+/// left (no second match), else matched again (the pages, the assets),
+/// else `unmatched`.
+fn route(req: &actix_web::HttpRequest) -> Cow<'static, str> {
+    match req.app_data::<crate::http::RoutePattern>() {
+        Some(p) => Cow::Borrowed(p.0),
+        None => req.match_pattern().map_or(Cow::Borrowed("unmatched"), Cow::Owned),
+    }
 }
 
 /// Log output: human-readable locally, JSON lines in production.
