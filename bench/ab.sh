@@ -31,25 +31,24 @@ cleanup() {
 }
 trap cleanup EXIT
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
-# "tid ticks" for each thread of process $1 (user + system, in clock ticks).
+# User + system CPU, in clock ticks, of the process or thread whose stat
+# file is $1 (0 once it is gone).
+ticks() {
+  local line
+  read -r line <"$1" 2>/dev/null || { echo 0; return; }
+  # shellcheck disable=SC2086 # the fields after the command name
+  set -- ${line##*) }
+  echo $((${12} + ${13}))
+}
+# "tid ticks" for each thread of process $1.
 thread_ticks() {
-  local t line
-  for t in /proc/"$1"/task/*; do
-    read -r line <"$t/stat" || continue
-    # shellcheck disable=SC2086 # the fields after the command name
-    set -- ${line##*) }
-    echo "${t##*/} $((${12} + ${13}))"
-  done
+  local t
+  for t in /proc/"$1"/task/*; do echo "${t##*/} $(ticks "$t/stat")"; done
 }
 # Ticks of the database's server processes and Redis, together.
 service_ticks() {
-  local p line sum=0
-  for p in $(pgrep -f "postgres: .* $1 ") $(pgrep redis-server); do
-    read -r line <"/proc/$p/stat" || continue
-    # shellcheck disable=SC2086
-    set -- ${line##*) }
-    sum=$((sum + ${12} + ${13}))
-  done
+  local p sum=0
+  for p in $(pgrep -f "postgres: .* $1 ") $(pgrep redis-server); do sum=$((sum + $(ticks "/proc/$p/stat"))); done
   echo "$sum"
 }
 

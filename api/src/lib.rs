@@ -129,6 +129,12 @@ impl Language {
             other => Err(format!("unknown Language {other:?}; expected one of: pt-BR en")),
         }
     }
+
+    /// The language a query string's `lang=` names, when it names one
+    /// exactly: how every page (and oEmbed) reads `?lang=`.
+    pub fn from_query(query: &str) -> Option<Self> {
+        query.split('&').find_map(|pair| pair.strip_prefix("lang=")).and_then(|tag| Self::parse(tag).ok())
+    }
 }
 
 string_enum!(

@@ -25,14 +25,9 @@ pub const LANG_COOKIE: &str = "urna_lang";
 #[derive(Clone, Copy, Debug)]
 pub struct PageLanguage(pub Locale);
 
-/// The language a query string's `lang=` names, when it names one exactly
-/// (`pt-BR` or `en`).
+/// The language a query string's `lang=` names ([`::api::Language::from_query`]).
 pub fn query_lang(query: &str) -> Option<Locale> {
-    query
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("lang="))
-        .and_then(|tag| ::api::Language::parse(tag).ok())
-        .map(Locale::from)
+    ::api::Language::from_query(query).map(Locale::from)
 }
 
 impl From<::api::Language> for Locale {

@@ -263,12 +263,9 @@ pub async fn oembed(
     let width = q.maxwidth.map_or(most_wide, |w| w.min(most_wide));
     let height = q.maxheight.map_or(most_high, |h| h.min(most_high));
     let title = entry.def.title.clone();
-    // The language the address names, when it is not the poll's own.
-    let lang = url
-        .query_pairs()
-        .find(|(k, _)| k == "lang")
-        .and_then(|(_, v)| api::Language::parse(&v).ok())
-        .filter(|l| *l != entry.def.language);
+    // The language the address names (read as its page reads it), when it
+    // is not the poll's own.
+    let lang = url.query().and_then(api::Language::from_query).filter(|l| *l != entry.def.language);
     let html = api::embed_iframe(&origin, &slug, lang, &title, (width, height));
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "public, max-age=300")).json(Oembed {
         version: "1.0",

@@ -39,7 +39,7 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::domain::PollStatus;
-use crate::read::public_visibility;
+use crate::read::{PollEntry, public_visibility};
 use crate::state::AppState;
 
 /// A browser asks again each time (a `304` while the page is the same):
@@ -93,31 +93,26 @@ impl PageCache {
     }
 }
 
-/// The poll and page kind of a cacheable path: `/p/{slug}`,
-/// `/p/{slug}/embed`, `/p/{slug}/live`.
-fn cacheable(path: &str) -> Option<(&str, bool)> {
+/// Whether a poll page's path is one of the cached pages, and whether it is
+/// the live dashboard: `/p/{slug}` and `/p/{slug}/embed` (`false`),
+/// `/p/{slug}/live` (`true`).
+fn cacheable(path: &str) -> Option<bool> {
     let rest = path.strip_prefix("/p/")?;
-    let (slug, page) = rest.split_once('/').unwrap_or((rest, ""));
-    match page {
-        "" | "embed" => Some((slug, false)),
-        "live" => Some((slug, true)),
+    match rest.split_once('/').map_or("", |(_, page)| page) {
+        "" | "embed" => Some(false),
+        "live" => Some(true),
         _ => None,
     }
 }
 
-/// The state a poll's page would be rendered in now.
-fn state_of(state: &AppState, slug: &str, live: bool) -> Option<State> {
-    let entry = state.registry.get(slug)?;
+/// The state a (published) poll's page would be rendered in now.
+fn state_of(entry: &PollEntry, live: bool) -> State {
     let def = &entry.def;
-    let now = Utc::now();
-    if def.status == PollStatus::Draft {
-        return None;
-    }
     let results = live.then(|| {
         let published = entry.shared.results();
         (published.snapshot.as_of, published.snapshot.total_votes, public_visibility(def).is_ok())
     });
-    Some(State { version: def.version, status: def.effective_status(now), results })
+    State { version: def.version, status: def.effective_status(Utc::now()), results }
 }
 
 /// The slug of a poll page's path (`/p/{slug}` and below).
@@ -139,22 +134,20 @@ pub async fn serve(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    // A draft is not there for the public: its 404 page speaks the reader's language.
-    let language = poll_slug(req.path())
+    // The poll whose page this is, looked up once. A draft is not there
+    // for the public: it is neither cached nor does its 404 page speak its
+    // language (the reader's does).
+    let poll = poll_slug(req.path())
         .and_then(|slug| req.app_data::<web::Data<AppState>>()?.registry.get(slug))
-        .filter(|e| e.def.status != PollStatus::Draft)
-        .map(|e| e.def.language);
-    if let Some(language) = language {
-        actix_web::HttpMessage::extensions_mut(&req).insert(frontend::i18n::PageLanguage(language.into()));
+        .filter(|e| e.def.status != PollStatus::Draft);
+    if let Some(e) = &poll {
+        actix_web::HttpMessage::extensions_mut(&req).insert(frontend::i18n::PageLanguage(e.def.language.into()));
     }
-    let target = (req.method() == Method::GET && cacheable_query(req.query_string()))
-        .then(|| cacheable(req.path()))
-        .flatten()
-        .and_then(|(slug, live)| {
-            let app = req.app_data::<web::Data<AppState>>()?;
-            let cache = req.app_data::<web::Data<PageCache>>()?;
-            Some((state_of(app, slug, live)?, cache.get_ref().clone()))
-        });
+    let target = poll.filter(|_| req.method() == Method::GET && cacheable_query(req.query_string())).and_then(|e| {
+        let live = cacheable(req.path())?;
+        let cache = req.app_data::<web::Data<PageCache>>()?;
+        Some((state_of(&e, live), cache.get_ref().clone()))
+    });
     let Some((page_state, cache)) = target else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
@@ -262,8 +255,8 @@ mod tests {
                 hash("b()")
             )
         );
-        assert_eq!(cacheable("/p/bbb"), Some(("bbb", false)));
-        assert_eq!(cacheable("/p/bbb/live"), Some(("bbb", true)));
+        assert_eq!(cacheable("/p/bbb"), Some(false));
+        assert_eq!(cacheable("/p/bbb/live"), Some(true));
         assert_eq!(cacheable("/p/bbb/verify"), None);
         assert_eq!(cacheable("/admin"), None);
     }
