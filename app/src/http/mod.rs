@@ -4,6 +4,7 @@
 //! # Layout
 //! - `problem`: [`ApiError`], one variant per refusal, each with its stable
 //!   `code`, answered as `application/problem+json`.
+//! - `body`: [`SmallJson`], the vote's JSON body read in place.
 //! - `resource`: body limits, extractor errors, 404/405, and [`resource`].
 //! - `routes`: [`configure`], every API route in the order they are tried.
 //! - `openapi`: the document at `/api/openapi.json`, merged from each
@@ -11,6 +12,7 @@
 //! - `headers`: the security headers on every answer (CSP, HSTS, …).
 //! - `client`: who is asking: the client's IP and network.
 //! - `encoding`: bodies compressed once and sent as a request accepts.
+mod body;
 mod client;
 pub mod encoding;
 mod headers;
@@ -19,6 +21,7 @@ mod problem;
 mod resource;
 mod routes;
 
+pub use body::SmallJson;
 pub use client::{client_ip, client_network};
 pub use headers::{content_security_policy, frame_options, security_headers};
 pub use problem::{ApiError, Problem, RETRY_AFTER_SECS, responses};

@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 
 use std::borrow::Cow;
 
-use actix_web::http::header::HeaderName;
+use actix_web::http::header::{CONTENT_TYPE, COOKIE, HeaderName, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use api::{VoteAnswer, VoteStatus};
 use chrono::Utc;
@@ -112,7 +112,9 @@ fn presented_voter(
         let id = voter::verify_token(state.voter_token_secret.as_ref(), token, Utc::now().timestamp())?;
         return Ok(Some((VoterKind::Token, state.server_key.voter_hash(VoterKind::Token, &id))));
     }
-    let sent = req.cookie(VOTER_COOKIE);
+    // `cookie()` parses every cookie into the request's extensions (two
+    // allocations): only when there is a Cookie header to parse.
+    let sent = if req.headers().contains_key(COOKIE) { req.cookie(VOTER_COOKIE) } else { None };
     Ok(sent
         .as_ref()
         .map(|c| c.value())
@@ -202,7 +204,7 @@ fn recorded(
         leaf.write_receipt(&answer.poll, vote, &mut body);
         body.push('}');
     }
-    Ok(HttpResponse::Ok().insert_header(actix_web::http::header::ContentType::json()).body(body))
+    Ok(HttpResponse::Ok().insert_header((CONTENT_TYPE, HeaderValue::from_static("application/json"))).body(body))
 }
 
 /// The answer a refused or replayed vote gets.
@@ -315,11 +317,13 @@ pub async fn get_challenge(path: web::Path<String>, state: web::Data<AppState>) 
 )]
 pub async fn cast_vote(
     req: HttpRequest,
-    path: web::Path<String>,
-    body: web::Json<crate::http::Object<VoteBody>>,
+    body: crate::http::SmallJson<VoteBody, { crate::http::MAX_VOTE_BYTES }>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    cast(&req, &path, body.into_inner().0, &state).await
+    // The slug as the router decoded it, borrowed (`web::Path<String>`
+    // would copy it).
+    let slug = req.match_info().get("slug").unwrap_or_default();
+    cast(&req, slug, body.0, &state).await
 }
 
 /// Casts one vote and counts it in the votes metric: the JSON route and the
@@ -329,11 +333,26 @@ pub async fn cast(req: &HttpRequest, slug: &str, body: VoteBody, state: &AppStat
         Ok(entry) => vote(req, &entry, body, state).await.and_then(|answer| mark_voted(answer, state, &entry.def)),
         Err(e) => Err(e),
     };
-    metrics::counter!("urna_votes_total", "outcome" => outcome(&res)).increment(1);
+    count_outcome(outcome(&res));
     if res.is_ok() {
         crate::ops::record_vote();
     }
     res
+}
+
+/// Counts a vote in `urna_votes_total{outcome}`. The two outcomes of nearly
+/// every vote keep their counter's handle: `counter!` with a label builds
+/// its key and looks it up in the registry on every call.
+fn count_outcome(outcome: &'static str) {
+    static RECORDED: LazyLock<metrics::Counter> =
+        LazyLock::new(|| metrics::counter!("urna_votes_total", "outcome" => "recorded"));
+    static ACCEPTED: LazyLock<metrics::Counter> =
+        LazyLock::new(|| metrics::counter!("urna_votes_total", "outcome" => "accepted"));
+    match outcome {
+        "recorded" => RECORDED.increment(1),
+        "accepted" => ACCEPTED.increment(1),
+        other => metrics::counter!("urna_votes_total", "outcome" => other).increment(1),
+    }
 }
 
 /// For a poll whose results a voter sees once they have voted: the answer

@@ -861,6 +861,18 @@ pub fn receipt(
     }
 }
 
+/// `s` as a JSON string: as it is between quotes when nothing in it needs
+/// escaping (a slug never does), else by serde.
+fn push_json_str(s: &str, out: &mut String) {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else {
+        out.push_str(&serde_json::to_string(s).unwrap_or_default());
+    }
+}
+
 /// [`receipt`] as JSON, appended to `out`: the same bytes as serde's, from
 /// the batch's hex without a `Receipt` in between (one is answered for
 /// every vote).
@@ -876,7 +888,7 @@ pub fn write_receipt(
     // a vote's instructions (callgrind). Serializing a str cannot fail.
     let mut n = itoa::Buffer::new();
     out.push_str("{\"poll\":");
-    out.push_str(&serde_json::to_string(poll).unwrap_or_default());
+    push_json_str(poll, out);
     out.push_str(",\"shard\":");
     out.push_str(&batch.shard_json);
     out.push_str(",\"seq\":");

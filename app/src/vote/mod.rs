@@ -28,7 +28,7 @@ pub use ratelimit::RateLimiter;
 
 use actix_web::web;
 
-use crate::http::{MAX_VOTE_BYTES, json_error, resource};
+use crate::http::resource;
 
 /// The vote route's part of the OpenAPI document.
 #[derive(utoipa::OpenApi)]
@@ -38,9 +38,8 @@ pub struct Api;
 /// Registers the vote route, with its own body limit.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        resource("/api/polls/{slug}/votes")
-            .app_data(web::JsonConfig::default().limit(MAX_VOTE_BYTES).error_handler(json_error))
-            .route(web::post().to(http::cast_vote)),
+        // The body's limit is `MAX_VOTE_BYTES`, in its extractor's type.
+        resource("/api/polls/{slug}/votes").route(web::post().to(http::cast_vote)),
     )
     .service(resource("/api/polls/{slug}/challenge").route(web::get().to(http::get_challenge)));
 }
