@@ -5,14 +5,14 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
+use actix_web::error::JsonPayloadError;
 use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use actix_web::{FromRequest, HttpRequest, dev};
 use bytes::{Bytes, BytesMut};
 use futures_util::Stream;
 use serde::de::DeserializeOwned;
 
-use super::problem::ApiError;
-use super::resource::Object;
+use super::resource::{Object, json_problem};
 
 /// A JSON object body of at most `LIMIT` bytes, answered with the same
 /// problems as `web::Json<Object<T>>` under `json_error` (415, 413, 400
@@ -35,9 +35,8 @@ pub fn is_json(req: &HttpRequest) -> bool {
     if !token(kind) || !token(subtype) {
         return false;
     }
-    let subtype = subtype.as_bytes();
-    let suffix = subtype.len().checked_sub(5).and_then(|at| subtype.get(at..)).filter(|_| subtype.len() > 5);
-    subtype.eq_ignore_ascii_case(b"json") || suffix.is_some_and(|s| s.eq_ignore_ascii_case(b"+json"))
+    subtype.eq_ignore_ascii_case("json")
+        || subtype.rsplit_once('+').is_some_and(|(head, s)| !head.is_empty() && s.eq_ignore_ascii_case("json"))
 }
 
 impl<T: DeserializeOwned, const LIMIT: usize> FromRequest for SmallJson<T, LIMIT> {
@@ -46,12 +45,10 @@ impl<T: DeserializeOwned, const LIMIT: usize> FromRequest for SmallJson<T, LIMIT
 
     fn from_request(req: &HttpRequest, payload: &mut dev::Payload) -> Self::Future {
         let declared = req.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
-        let refused = if !is_json(req) {
-            Some(ApiError::UnsupportedMediaType("send the body as Content-Type: application/json".into()))
-        } else if declared.is_some_and(|n| n > LIMIT) {
-            Some(ApiError::PayloadTooLarge(LIMIT))
+        let refused = if is_json(req) {
+            declared.filter(|&n| n > LIMIT).map(|length| JsonPayloadError::OverflowKnownLength { length, limit: LIMIT })
         } else {
-            None
+            Some(JsonPayloadError::ContentType)
         };
         SmallJsonFut { refused, payload: payload.take(), read: Read::Nothing, _body: PhantomData }
     }
@@ -64,8 +61,18 @@ enum Read {
     Several(BytesMut),
 }
 
+impl Read {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Read::Nothing => &[],
+            Read::One(b) => b,
+            Read::Several(b) => b,
+        }
+    }
+}
+
 pub struct SmallJsonFut<T, const LIMIT: usize> {
-    refused: Option<ApiError>,
+    refused: Option<JsonPayloadError>,
     payload: dev::Payload,
     read: Read,
     _body: PhantomData<fn() -> T>,
@@ -78,7 +85,7 @@ impl<T: DeserializeOwned, const LIMIT: usize> Future for SmallJsonFut<T, LIMIT> 
         // Every field is Unpin.
         let this = self.get_mut();
         if let Some(e) = this.refused.take() {
-            return Poll::Ready(Err(e.into()));
+            return Poll::Ready(Err(json_problem(e).into()));
         }
         loop {
             match ready!(Pin::new(&mut this.payload).poll_next(cx)) {
@@ -97,26 +104,15 @@ impl<T: DeserializeOwned, const LIMIT: usize> Future for SmallJsonFut<T, LIMIT> 
                             Read::Several(all)
                         }
                     };
-                    let len = match &this.read {
-                        Read::Nothing => 0,
-                        Read::One(b) => b.len(),
-                        Read::Several(b) => b.len(),
-                    };
-                    if len > LIMIT {
-                        return Poll::Ready(Err(ApiError::PayloadTooLarge(LIMIT).into()));
+                    if this.read.bytes().len() > LIMIT {
+                        return Poll::Ready(Err(json_problem(JsonPayloadError::Overflow { limit: LIMIT }).into()));
                     }
                 }
-                Some(Err(e)) => return Poll::Ready(Err(ApiError::UnreadableBody(e.to_string()).into())),
+                Some(Err(e)) => return Poll::Ready(Err(json_problem(JsonPayloadError::Payload(e)).into())),
                 None => {
-                    let body: &[u8] = match &this.read {
-                        Read::Nothing => &[],
-                        Read::One(b) => b,
-                        Read::Several(b) => b,
-                    };
-                    return Poll::Ready(match serde_json::from_slice::<Object<T>>(body) {
+                    return Poll::Ready(match serde_json::from_slice::<Object<T>>(this.read.bytes()) {
                         Ok(Object(v)) => Ok(SmallJson(v)),
-                        Err(e) if e.is_data() => Err(ApiError::InvalidBody(e.to_string()).into()),
-                        Err(e) => Err(ApiError::MalformedJson(e.to_string()).into()),
+                        Err(e) => Err(json_problem(JsonPayloadError::Deserialize(e)).into()),
                     });
                 }
             }

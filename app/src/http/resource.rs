@@ -17,9 +17,15 @@ pub const MAX_VOTE_BYTES: usize = 2 * 1024;
 
 /// Maps the JSON extractor's failures to problem+json with the right 4xx.
 pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
-    let api = match &err {
+    json_problem(err).into()
+}
+
+/// The problem a JSON body's error is answered with; `web::Json` (through
+/// [`json_error`]) and [`super::body::SmallJson`] both answer through it.
+pub(super) fn json_problem(err: JsonPayloadError) -> ApiError {
+    match err {
         JsonPayloadError::OverflowKnownLength { limit, .. } | JsonPayloadError::Overflow { limit } => {
-            ApiError::PayloadTooLarge(*limit)
+            ApiError::PayloadTooLarge(limit)
         }
         JsonPayloadError::ContentType => {
             ApiError::UnsupportedMediaType("send the body as Content-Type: application/json".into())
@@ -27,8 +33,7 @@ pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error
         JsonPayloadError::Deserialize(e) if e.is_data() => ApiError::InvalidBody(e.to_string()),
         JsonPayloadError::Deserialize(e) => ApiError::MalformedJson(e.to_string()),
         other => ApiError::UnreadableBody(other.to_string()),
-    };
-    api.into()
+    }
 }
 
 pub(super) fn path_error(err: PathError, _req: &HttpRequest) -> actix_web::Error {
