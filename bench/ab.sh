@@ -14,6 +14,8 @@
 # Usage: bash bench/ab.sh A_BIN B_BIN [rounds, default 3] [seconds, default 8]
 #   A_ARGS / B_ARGS: extra `serve` options for each side, e.g.
 #   A_ARGS='--flush-interval-ms 2' bash bench/ab.sh "$bin" "$bin"
+#   A_POLL / B_POLL: extra JSON fields of each side's poll, e.g.
+#   B_POLL=',"ack":"fast"' bash bench/ab.sh "$bin" "$bin"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/services.sh
@@ -52,8 +54,8 @@ service_ticks() {
   echo "$sum"
 }
 
-one() { # side binary args
-  local side="$1" bin="$2" args="$3" db options ceil vote idle batches
+one() { # side binary args poll-fields
+  local side="$1" bin="$2" args="$3" fields="$4" db options ceil vote idle batches
   db=$(fresh_database urna_ab "$bin")
   URNA_ADMIN_PASSWORD="benchmark password" "$bin" create-admin --database-url "$db" bench >/dev/null
   # shellcheck disable=SC2086 # the side's options are words
@@ -62,7 +64,7 @@ one() { # side binary args
   SERVER=$!
   for _ in $(seq 1 50); do curl -sf "$BASE/healthz" >/dev/null && break; sleep 0.2; done
   source bench/admin.sh
-  read -r _ options <<<"$(open_poll ab)"
+  read -r _ options <<<"$(open_poll ab "$fields")"
   URNA_BENCH_MODE=vote URNA_BENCH_OPTIONS="$options" wrk -t2 -c100 -d2s -s bench/wrk.lua "$BASE/api/polls/ab/votes" >/dev/null
   ceil=$(URNA_BENCH_MODE=get wrk -t2 -c1000 -d"${SECS}s" --timeout 10s -s bench/wrk.lua "$BASE/healthz" | grep '^URNA')
   vmstat 1 "$SECS" >"$VM" & VMSTAT=$!
@@ -89,8 +91,8 @@ one() { # side binary args
 }
 
 for _ in $(seq 1 "$ROUNDS"); do
-  one A "$A_BIN" "${A_ARGS:-}"
-  one B "$B_BIN" "${B_ARGS:-}"
+  one A "$A_BIN" "${A_ARGS:-}" "${A_POLL:-}"
+  one B "$B_BIN" "${B_ARGS:-}" "${B_POLL:-}"
 done
 python3 -c '
 import re, statistics, sys
