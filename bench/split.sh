@@ -15,6 +15,8 @@
 # what their difference measures. Targets only 127.0.0.1; bounded.
 #
 # Usage: bash bench/split.sh [urna binary, default: a release build]
+# The perf files stay in $OUT (default /tmp/urna-split) as get.data,
+# durable.data and fast.data, for `perf report -i … --sort sym`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/services.sh
@@ -25,6 +27,8 @@ command -v perf >/dev/null || apt_install linux-perf
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 PORT=3172
 BASE="http://127.0.0.1:$PORT"
+OUT="${OUT:-/tmp/urna-split}"
+mkdir -p "$OUT" && rm -f "$OUT"/*.data
 WORK=$(mktemp -d)
 SERVER=""
 cleanup() {
@@ -50,9 +54,9 @@ run() { # name mode options url
     >"$WORK/$name.wrk" &
   pid=$!
   sleep 2
-  perf record -a -e cpu-clock -F 999 -o "$WORK/$name.data" -- sleep 4 >/dev/null 2>&1
+  perf record -a -e cpu-clock -F 999 -o "$OUT/$name.data" -- sleep 4 >/dev/null 2>&1
   wait "$pid"
-  perf report -i "$WORK/$name.data" --no-children --sort pid,dso -q -g none --percent-limit 0 2>/dev/null >"$WORK/$name.split"
+  perf report -i "$OUT/$name.data" --no-children --sort pid,dso -q -g none --percent-limit 0 2>/dev/null >"$WORK/$name.split"
   echo "$name $(grep -o 'rps=[0-9]*' "$WORK/$name.wrk" | cut -d= -f2)" >>"$WORK/runs"
 }
 run get get "" "$BASE/healthz"
@@ -65,6 +69,8 @@ work, server, cores = sys.argv[1], sys.argv[2], int(sys.argv[3])
 rows = ["workers, user space", "workers, kernel", "urna's other threads", "Postgres + Redis", "wrk", "idle",
         "other processes", "all"]
 table = {}
+# perf's pid column is the thread's id; urna's threads are the server's.
+tids = set(os.listdir(f"/proc/{server}/task"))
 for line in open(f"{work}/runs"):
     name, rps = line.split()
     by_tid, groups = collections.Counter(), collections.Counter()
@@ -75,8 +81,6 @@ for line in open(f"{work}/runs"):
         if len(cols) == 3 and cols[0].endswith("%") and ":" in cols[1]:
             tid, comm = cols[1].split(":", 1)
             samples.append((float(cols[0][:-1]), tid, comm, cols[2]))
-    # perf's pid column is the thread's id; urna's threads are the server's.
-    tids = set(os.listdir(f"/proc/{server}/task"))
     for share, tid, comm, dso in samples:
         if tid in tids:
             by_tid[tid] += share
